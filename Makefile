@@ -1,0 +1,88 @@
+# socklab: build every chapter, run the demos, run the tests.
+#
+#   make            build bin/NN-topic for every directory under chapters/
+#   make demo       run every chapter's demo, in order
+#   make test       run every bats test (installs bats-core locally if needed)
+#   make bench      measure what chapters 2 and 6 teach (see tests/bench/)
+#   make clean      remove bin/
+#
+# CC, CFLAGS, LDFLAGS and LDLIBS may be overridden: `make CC=clang CFLAGS=-O0`.
+# SANITIZE=1 builds with AddressSanitizer and UBSan (what CI runs the suite under).
+# WERROR=1 turns every warning into an error (CI does this with clang).
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+LDFLAGS ?=
+LDLIBS  ?=
+
+# Always on, whatever CFLAGS says: the language, and warnings (warnings are bugs here).
+#   -Wshadow                 a local hiding another name is a classic socket-loop bug
+#   -Wstrict-prototypes      `int f()` in C11 means "any arguments": say (void)
+#   -Wmissing-prototypes     every non-static function is declared in a header
+#   -Wformat=2               narration is printf everywhere: check every format
+#   -Wvla                    no stack arrays sized by what a peer sent
+#   -Wwrite-strings          string literals are const
+#   -Wpointer-arith -Wundef  no arithmetic on void *, no undefined macros in #if
+STD_CFLAGS  = -std=c11
+WARN_CFLAGS = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+              -Wformat=2 -Wvla -Wwrite-strings -Wpointer-arith -Wundef
+ifeq ($(WERROR),1)
+WARN_CFLAGS += -Werror
+endif
+ifeq ($(SANITIZE),1)
+SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+ALL_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -Icommon $(CPPFLAGS)
+ALL_CFLAGS   = $(STD_CFLAGS) $(WARN_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
+ALL_LDFLAGS  = $(SAN_FLAGS) $(LDFLAGS)
+LIBS         = -lm $(LDLIBS)
+
+CHAPTERS := $(sort $(notdir $(wildcard chapters/[0-9][0-9]-*)))
+PROGRAMS := $(addprefix bin/,$(CHAPTERS))
+OBJDIR   := bin/.obj
+
+# Objects depend on a stamp named after the flags, so changing CC, CFLAGS or
+# SANITIZE rebuilds everything instead of mixing objects built two ways.
+FLAGS_ID    := $(shell printf '%s' '$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cksum | cut -d' ' -f1)
+FLAGS_STAMP := $(OBJDIR)/flags-$(FLAGS_ID)
+
+COMMON_OBJS := $(OBJDIR)/common/socklab.o
+
+.PHONY: all demo test bench clean
+all: $(PROGRAMS)
+
+# One link rule per chapter directory, written by make itself: a new
+# chapters/NN-topic/ with .c files in it becomes bin/NN-topic.
+define chapter_program
+bin/$(1): $(patsubst %.c,$(OBJDIR)/%.o,$(wildcard chapters/$(1)/*.c)) $(COMMON_OBJS)
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LIBS)
+endef
+$(foreach chapter,$(CHAPTERS),$(eval $(call chapter_program,$(chapter))))
+
+# -MMD -MP: each object records the headers it included, so touching common/
+# rebuilds every chapter that uses it.
+$(OBJDIR)/%.o: %.c $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(FLAGS_STAMP):
+	@mkdir -p $(OBJDIR)
+	@rm -f $(OBJDIR)/flags-*
+	@touch $@
+
+-include $(shell find $(OBJDIR) -name '*.d' 2>/dev/null)
+
+demo: all
+	@status=0; for chapter in $(CHAPTERS); do \
+	    printf '\n==== %s ====\n\n' "$$chapter"; \
+	    bin/$$chapter demo || { status=1; printf '!!!! %s demo failed\n' "$$chapter"; }; \
+	done; exit $$status
+
+test: all
+	@tests/run-bats
+
+bench: all
+	@$(MAKE) --no-print-directory -C tests/bench run
+
+clean:
+	rm -rf bin

@@ -1,0 +1,148 @@
+# test_helper.bash: what every chapter's bats file shares.
+#
+# Load it with `load test_helper` after setting CHAPTER (e.g. CHAPTER=01-blocking).
+#
+#   start_server [ARGS...]   "$BIN" server --port 0 ARGS in the background, output in
+#                            $SERVER_LOG, fd 3 closed; waits (bounded) for its ready line
+#                            and sets SERVER_PID, PORT, SERVER_ADDR. Fails fast, showing
+#                            the log, if the server dies first. Call it directly, never
+#                            under `run` (a subshell would lose the variables).
+#   start_background NAME CMD...   any other long-lived process (a client left
+#                            connected): output in $BATS_TEST_TMPDIR/NAME.log, pid in
+#                            the variable NAME_PID (NAME uppercased); killed in teardown.
+#   wait_for_line FILE REGEX [SECONDS]   waits until a line of FILE matches (bounded);
+#                            this is how a test waits for an event, never with sleep.
+#   client ARGS...           "$BIN" client --port $PORT ARGS under timeout ($CLIENT_TIMEOUT s)
+#   teardown                 kills and reaps every process the test started.
+#
+# Rules these helpers enforce (COURSE.md): servers on --port 0, readiness read from
+# the ready line, every client under timeout, every process reaped.
+
+bats_require_minimum_version 1.5.0
+
+ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+BIN="$ROOT/bin/$CHAPTER"
+CLIENT_TIMEOUT=${CLIENT_TIMEOUT:-10}
+READY_TIMEOUT=${READY_TIMEOUT:-10}
+
+# Every pid started by a test, for teardown.
+STARTED_PIDS=()
+
+# wait_for_line FILE REGEX [SECONDS] [PID]: 0 once a line of FILE matches REGEX
+# (extended regex); 1 after SECONDS (default 10), or as soon as PID has exited
+# without FILE matching.
+wait_for_line() {
+    local file=$1 regex=$2 seconds=${3:-10} pid=${4:-}
+    local deadline=$((SECONDS + seconds + 1))
+    while ((SECONDS < deadline)); do
+        if [[ -f $file ]] && grep -Eq -- "$regex" "$file"; then
+            return 0
+        fi
+        if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then
+            grep -Eq -- "$regex" "$file" 2>/dev/null && return 0
+            return 1
+        fi
+        sleep 0.02
+    done
+    return 1
+}
+
+# start_server [ARGS...]: see the top of this file. A second call starts a second
+# server; SERVER_PID, PORT and SERVER_LOG then describe the newest.
+start_server() {
+    SERVER_LOG=$(mktemp "$BATS_TEST_TMPDIR/server.XXXX")
+    "$BIN" server --port 0 "$@" >"$SERVER_LOG" 2>&1 3>&- &
+    SERVER_PID=$!
+    STARTED_PIDS+=("$SERVER_PID")
+    if ! wait_for_line "$SERVER_LOG" '^listening on ' "$READY_TIMEOUT" "$SERVER_PID"; then
+        echo "# server did not print its ready line; its output:" >&3
+        sed 's/^/#   /' "$SERVER_LOG" >&3
+        return 1
+    fi
+    SERVER_ADDR=$(grep -m1 '^listening on ' "$SERVER_LOG" | sed 's/^listening on //')
+    PORT=${SERVER_ADDR##*:}
+    export PORT SERVER_ADDR SERVER_LOG SERVER_PID
+}
+
+# start_background NAME CMD...: see the top of this file.
+start_background() {
+    local name=$1
+    shift
+    "$@" >"$BATS_TEST_TMPDIR/$name.log" 2>&1 3>&- &
+    local pid=$!
+    STARTED_PIDS+=("$pid")
+    printf -v "${name^^}_PID" '%s' "$pid"
+}
+
+# client ARGS...: the chapter's client against the running server, bounded in time.
+client() {
+    timeout "$CLIENT_TIMEOUT" "$BIN" client --port "$PORT" "$@"
+}
+
+# is_running PID: true while PID is alive and not a zombie.
+is_running() {
+    local state
+    state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+    [[ $state != Z* ]]
+}
+
+# stop_process PID: SIGTERM, then SIGKILL if it lingers; reaps it when it is our child.
+stop_process() {
+    local pid=$1 i
+    kill -CONT "$pid" 2>/dev/null || true   # a stopped process can't act on SIGTERM
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < 100; i++)); do
+        is_running "$pid" || break
+        sleep 0.02
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+teardown() {
+    local pid
+    for pid in "${STARTED_PIDS[@]}"; do
+        stop_process "$pid"
+    done
+    STARTED_PIDS=()
+}
+
+# ipv6_loopback_or_skip: skips the test, saying why, where ::1 can't be bound.
+ipv6_loopback_or_skip() {
+    if [[ ! -e /proc/net/if_inet6 ]] && [[ $(uname) == Linux ]]; then
+        skip "no IPv6 on this machine (/proc/net/if_inet6 missing)"
+    fi
+    if ! grep -q '^0\{31\}1 ' /proc/net/if_inet6 2>/dev/null && [[ $(uname) == Linux ]]; then
+        skip "no IPv6 loopback address ::1 on this machine"
+    fi
+}
+
+# expect_usage_error: after `run`, the program must have exited 2 with one line
+# naming the problem and pointing at --help.
+expect_usage_error() {
+    [[ $status -eq 2 ]] || { echo "expected exit 2, got $status: $output"; return 1; }
+    [[ ${#lines[@]} -eq 1 ]] || { echo "expected one line, got: $output"; return 1; }
+    [[ $output == *"(try --help)" ]] || { echo "no '(try --help)' in: $output"; return 1; }
+}
+
+# expect_runtime_error TEXT: after `run`, exit 1 with one line containing TEXT.
+expect_runtime_error() {
+    [[ $status -eq 1 ]] || { echo "expected exit 1, got $status: $output"; return 1; }
+    [[ ${#lines[@]} -eq 1 ]] || { echo "expected one line, got: $output"; return 1; }
+    [[ $output == *"$1"* ]] || { echo "expected '$1' in: $output"; return 1; }
+}
+
+# run_lesson: runs every command of chapters/$CHAPTER/README.md and checks the output
+# it shows (see tests/lesson-runner.bash), in a private network namespace so the
+# lesson's default ports are free. Skips, saying why, where namespaces can't be made.
+run_lesson() {
+    command -v unshare >/dev/null || skip "no unshare(1): lessons run in a private network namespace"
+    unshare -rn true 2>/dev/null ||
+        skip "this system forbids unprivileged user and network namespaces (unshare -rn failed)"
+    PATH=$PATH:/sbin:/usr/sbin command -v ip >/dev/null ||
+        skip "no ip(8) (iproute2) to bring up the namespace's loopback"
+    PATH=$PATH:/sbin:/usr/sbin run unshare -rn bash "$ROOT/tests/lesson-runner.bash" \
+        "$ROOT/chapters/$CHAPTER/README.md"
+    echo "$output"
+    [[ $status -eq 0 ]]
+}
