@@ -334,6 +334,11 @@ int sl_is_quiet(void)
     return quiet;
 }
 
+void sl_set_quiet(int on)
+{
+    quiet = on;
+}
+
 /* One write(2) per line, so lines from a forked server and client never interleave. */
 __attribute__((format(printf, 2, 0)))
 static void write_line_to_stderr(const char *prefix, const char *format, va_list ap)
@@ -508,7 +513,7 @@ static int prepare_listener(int fd, const struct addrinfo *ai, int backlog, char
         note_failure("listen", why, why_size);
         return -1;
     }
-    sl_narrate("listen(backlog %d) -> 0", backlog);
+    sl_narrate("listen(fd %d, backlog %d) -> 0", fd, backlog);
     return 0;
 }
 

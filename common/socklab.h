@@ -92,6 +92,9 @@ void sl_set_role(const char *role);
 /* Whether narration is silenced (--quiet); demos pass this on to their children. */
 int sl_is_quiet(void);
 
+/* Silences (1) or restores (0) narration, e.g. for a demo's background helper. */
+void sl_set_quiet(int on);
+
 /* One narration line on stderr, "[role] " + text; nothing when --quiet. */
 void sl_narrate(const char *format, ...)
     __attribute__((format(printf, 1, 2)));

@@ -1,7 +1,192 @@
 #!/usr/bin/env bats
+# Chapter 1: blocking sockets. Each test proves one claim of the lesson on a real socket.
+
 CHAPTER=01-blocking
 load test_helper
 
 @test "lesson: every command in the chapter 1 README runs and prints what it says" {
     run_lesson
+}
+
+@test "lines come back in order, an empty line and a 64 KiB line included" {
+    start_server
+    {
+        echo first
+        echo
+        head -c 65536 /dev/zero | tr '\0' 'x'
+        echo
+        echo last
+    } >"$BATS_TEST_TMPDIR/input"
+    run --separate-stderr client --quiet <"$BATS_TEST_TMPDIR/input"
+    [[ $status -eq 0 ]]
+    diff <(printf '%s\n' "$output") "$BATS_TEST_TMPDIR/input"
+    # The 64 KiB line needed several recv calls on the client: the stream has no lines.
+    run client <<<"$(head -c 65536 /dev/zero | tr '\0' 'y')"
+    [[ $(grep -c 'recv(fd [0-9]*) -> ' <<<"$output") -gt 1 ]]
+}
+
+@test "--message lines are echoed, in order, and the narration names each call" {
+    start_server
+    run --separate-stderr client --message one --message 'two words' --message ''
+    [[ $status -eq 0 ]]
+    # `run` drops trailing newlines: the empty third line shows as the third recv.
+    [[ $output == $'one\ntwo words' ]]
+    [[ $(grep -c 'recv(fd [0-9]*) -> ' <<<"$stderr") -eq 3 ]]
+    [[ $stderr == *"[client] connect(127.0.0.1:$PORT) -> 0, from 127.0.0.1:"* ]]
+    [[ $stderr == *"[client] close(fd "* ]]
+    grep -q "^\[server\] accept(fd [0-9]*) -> fd [0-9]* from 127.0.0.1:" "$SERVER_LOG"
+}
+
+@test "IPv6: a server on ::1 serves a client that connects to ::1" {
+    ipv6_loopback_or_skip
+    start_server --bind ::1
+    [[ $SERVER_ADDR == "[::1]:"* ]]
+    run --separate-stderr client --host ::1 --message 'over IPv6'
+    [[ $status -eq 0 ]]
+    [[ $output == "over IPv6" ]]
+    grep -q "accept(fd [0-9]*) -> fd [0-9]* from \[::1\]:" "$SERVER_LOG"
+}
+
+@test "a second client connects at once but is echoed only after the first one leaves" {
+    start_server
+    # Client A: its stdin is a FIFO the test holds open, so A stays connected.
+    mkfifo "$BATS_TEST_TMPDIR/a.in"
+    exec {a_input}<>"$BATS_TEST_TMPDIR/a.in"
+    start_background a "$BIN" client --port "$PORT" <"$BATS_TEST_TMPDIR/a.in"
+    echo "from A" >&"$a_input"
+    wait_for_line "$BATS_TEST_TMPDIR/a.log" '^from A$'
+
+    start_background b "$BIN" client --port "$PORT" --message "from B"
+    wait_for_line "$BATS_TEST_TMPDIR/b.log" 'send\(fd [0-9]+, 7 bytes\) -> 7'
+
+    # B's connect and send succeeded, yet the server has accepted only A:
+    # B's connection was completed by the kernel and waits in the backlog.
+    grep -q "connect(127.0.0.1:$PORT) -> 0" "$BATS_TEST_TMPDIR/b.log"
+    [[ $(grep -c 'accept(fd [0-9]*) -> fd' "$SERVER_LOG") -eq 1 ]]
+    ! grep -q '^from B$' "$BATS_TEST_TMPDIR/b.log"
+    is_running "$B_PID"
+
+    exec {a_input}>&-     # A's input ends: A closes, and only now is B served
+    wait_for_line "$BATS_TEST_TMPDIR/b.log" '^from B$'
+    wait "$B_PID"
+
+    # The server's own account, in order: A's end, then B's accept.
+    local a_end b_accept
+    a_end=$(grep -n 'recv(fd [0-9]*) -> 0' "$SERVER_LOG" | head -1 | cut -d: -f1)
+    b_accept=$(grep -n 'accept(fd [0-9]*) -> fd' "$SERVER_LOG" | sed -n 2p | cut -d: -f1)
+    [[ -n $a_end && -n $b_accept && $a_end -lt $b_accept ]]
+}
+
+@test "demo: B is connected before the server accepts it, and is served after A leaves" {
+    run timeout 20 "$BIN" demo
+    [[ $status -eq 0 ]]
+    [[ $(grep -c '^hello from [AB]$\|^bye from A$' <<<"$output") -eq 3 ]]
+    local b_connected a_closed b_accepted
+    b_connected=$(grep -n '^\[client B\] connect(.*) -> 0' <<<"$output" | cut -d: -f1)
+    a_closed=$(grep -n '^\[client A\] close' <<<"$output" | cut -d: -f1)
+    b_accepted=$(grep -n '^\[server\] accept(fd [0-9]*) -> fd' <<<"$output" | sed -n 2p | cut -d: -f1)
+    [[ $b_connected -lt $a_closed && $a_closed -lt $b_accepted ]]
+}
+
+# Holds a client connected to $PORT, then stops the server: the server's side
+# closes first, so its end of the connection lingers on the server's port.
+serve_and_kill_with_client_connected() {
+    start_server
+    mkfifo "$BATS_TEST_TMPDIR/held.in"
+    exec {held_input}<>"$BATS_TEST_TMPDIR/held.in"
+    start_background held "$BIN" client --port "$PORT" <"$BATS_TEST_TMPDIR/held.in"
+    echo "hello" >&"$held_input"
+    wait_for_line "$BATS_TEST_TMPDIR/held.log" '^hello$'
+    stop_process "$SERVER_PID"
+    exec {held_input}>&-
+    wait "$HELD_PID" || true
+}
+
+@test "restart: without SO_REUSEADDR the port is still in use after the server dies" {
+    serve_and_kill_with_client_connected
+    run timeout 5 "$BIN" server --port "$PORT" --no-reuseaddr --quiet
+    expect_runtime_error "bind: Address already in use"
+}
+
+@test "restart: with SO_REUSEADDR (the default) the server binds the same port at once" {
+    serve_and_kill_with_client_connected
+    local old_port=$PORT
+    start_server --port "$old_port"
+    [[ $PORT -eq $old_port ]]
+    run client --quiet --message again
+    [[ $status -eq 0 && $output == again ]]
+}
+
+@test "--once: the server exits 0 after its one client" {
+    start_server --once
+    run client --quiet --message bye
+    [[ $output == bye ]]
+    wait "$SERVER_PID"
+}
+
+@test "the listening socket stays open: clients served one after another" {
+    start_server
+    for i in 1 2 3; do
+        run client --quiet --message "client $i"
+        [[ $output == "client $i" ]]
+    done
+    # The same two descriptors each time: fd N listens, fd N+1 is the client of the moment.
+    [[ $(grep -o 'accept(fd [0-9]*) -> fd [0-9]* from' "$SERVER_LOG" | sort -u | wc -l) -eq 1 ]]
+    [[ $(grep -c 'accept(fd [0-9]*) -> fd [0-9]* from' "$SERVER_LOG") -eq 3 ]]
+}
+
+@test "--help, for the program and for a role, exits 0 with usage on stdout" {
+    run --separate-stderr "$BIN" --help
+    [[ $status -eq 0 && $output == *"usage: 01-blocking ROLE"* && -z $stderr ]]
+    run --separate-stderr "$BIN" server --help
+    [[ $status -eq 0 && $output == *"--bind ADDR"* && $output != *"--message"* ]]
+}
+
+@test "bad usage exits 2 with one line naming the problem" {
+    local -a cases=(
+        "client --port abc|--port: 'abc' is not a whole number"
+        "client --port 70000|--port: '70000' is out of range (0 to 65535)"
+        "client --port -1|--port: '-1' is out of range (0 to 65535)"
+        "client --port=|--port: '' is not a whole number"
+        "client --port|--port needs a value (N)"
+        "server --frobnicate|unknown option '--frobnicate'"
+        "server --bind|--bind needs a value (ADDR)"
+        "client --once|--once is not a client option"
+        "client extra|unexpected argument 'extra' for client"
+        "serve|unknown role 'serve'"
+        "|missing ROLE"
+    )
+    local case args message
+    for case in "${cases[@]}"; do
+        args=${case%%|*} message=${case#*|}
+        # shellcheck disable=SC2086  # the arguments are meant to split
+        run timeout 5 "$BIN" $args
+        expect_usage_error
+        [[ $output == "01-blocking: $message"* ]] || { echo "for '$args': $output"; return 1; }
+    done
+}
+
+@test "runtime failures exit 1 naming the call: unknown host, refused, bad bind address" {
+    run timeout 10 "$BIN" client --host no-such-host.invalid --message x
+    expect_runtime_error "01-blocking: getaddrinfo no-such-host.invalid: "
+
+    start_server
+    local port=$PORT
+    stop_process "$SERVER_PID"
+    run timeout 5 "$BIN" client --port "$port" --quiet --message x
+    expect_runtime_error "01-blocking: connect: Connection refused"
+
+    run timeout 5 "$BIN" server --bind 256.1.1.1 --port 0 --quiet
+    expect_runtime_error "01-blocking: getaddrinfo 256.1.1.1: "
+}
+
+@test "the server survives a client that resets mid-echo, and serves the next" {
+    start_server
+    # A client that sends and vanishes at once, without reading its echo.
+    exec {raw}<>"/dev/tcp/127.0.0.1/$PORT"
+    printf 'gone\n' >&"$raw"
+    exec {raw}>&-
+    run client --quiet --message "still here"
+    [[ $status -eq 0 && $output == "still here" ]]
+    is_running "$SERVER_PID"
 }

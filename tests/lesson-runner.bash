@@ -75,7 +75,7 @@ line_matches() {
 # EXPECTED, where an expected line that is only … matches any number of lines
 # (a wildcard match over lines, backtracking to the last … on a mismatch).
 output_matches() {
-    local -a expected actual
+    local -a expected=() actual=()
     mapfile -t expected <"$1"
     mapfile -t actual <"$2"
     expected=("${expected[@]%"${expected[@]##*[! ]}"}")
@@ -134,6 +134,7 @@ start_server() {
     stop_server
     server_log="$work/server.$RANDOM.log"
     server_command=$1
+    : >"$server_log"
     bash -c "$1" >"$server_log" 2>&1 3>&- </dev/null &
     server_pid=$!
     local i
@@ -159,6 +160,7 @@ start_server() {
 start_background() {
     local command=${1%&} log="$work/background.$RANDOM.log" i
     shift
+    : >"$log"
     bash -c "$command" >"$log" 2>&1 3>&- </dev/null &
     background_pids+=($!)
     printf '%s\n' "$@" "…" >"$work/expected"
@@ -196,7 +198,7 @@ run_command() {
         return
     fi
     is_server_command "$command" || run_foreground "$command"
-    printf '%s\n' "$@" >"$work/expected"
+    if (($# > 0)); then printf '%s\n' "$@"; fi >"$work/expected"
     check_output "$command" "$work/expected" "$work/actual"
     if ((last_status != 0)) && [[ $next != 'echo $?' ]]; then
         fail "$command: exited $last_status (follow it with \`echo \$?\` if that is the lesson)"
@@ -261,6 +263,7 @@ mapfile -d '' -t entries <"$work/commands"
 if ((${#entries[@]} == 0)); then
     fail "no \`\`\`console commands in $lesson"
 fi
+commands_run=0
 for ((k = 0; k < ${#entries[@]}; k++)); do
     IFS=$'\x1f' read -r -d '' -a parts < <(printf '%s\0' "${entries[k]}")
     next=
@@ -268,7 +271,9 @@ for ((k = 0; k < ${#entries[@]}; k++)); do
         next=${entries[k + 1]%%$'\x1f'*}
     fi
     run_command "${parts[0]}" "$next" "${parts[@]:1}"
+    commands_run=$((commands_run + 1))
 done
 stop_server
-echo "lesson-runner: ${#entries[@]} commands, $failures failures"
-((failures == 0))
+echo "lesson-runner: ${#entries[@]} commands, $commands_run run, $failures failures"
+# A runner that stopped early must not pass: every command must have been run.
+((failures == 0 && commands_run == ${#entries[@]}))

@@ -10,6 +10,7 @@
 #   start_background NAME CMD...   any other long-lived process (a client left
 #                            connected): output in $BATS_TEST_TMPDIR/NAME.log, pid in
 #                            the variable NAME_PID (NAME uppercased); killed in teardown.
+#                            Its stdin is the caller's: `start_background a cmd <fifo`.
 #   wait_for_line FILE REGEX [SECONDS]   waits until a line of FILE matches (bounded);
 #                            this is how a test waits for an event, never with sleep.
 #   client ARGS...           "$BIN" client --port $PORT ARGS under timeout ($CLIENT_TIMEOUT s)
@@ -47,11 +48,24 @@ wait_for_line() {
     return 1
 }
 
+# exec_with_std_fds_only CMD...: runs CMD with only stdin, stdout and stderr
+# open. A background process must not inherit the test's other descriptors:
+# holding the write end of a FIFO another client reads, it would keep that
+# client from ever seeing end of file.
+exec_with_std_fds_only() {
+    local fd
+    for fd in /dev/fd/*; do
+        fd=${fd##*/}
+        ((fd > 2)) && eval "exec $fd>&-" 2>/dev/null
+    done
+    exec "$@"
+}
+
 # start_server [ARGS...]: see the top of this file. A second call starts a second
 # server; SERVER_PID, PORT and SERVER_LOG then describe the newest.
 start_server() {
     SERVER_LOG=$(mktemp "$BATS_TEST_TMPDIR/server.XXXX")
-    "$BIN" server --port 0 "$@" >"$SERVER_LOG" 2>&1 3>&- &
+    (exec_with_std_fds_only "$BIN" server --port 0 "$@") >"$SERVER_LOG" 2>&1 3>&- </dev/null &
     SERVER_PID=$!
     STARTED_PIDS+=("$SERVER_PID")
     if ! wait_for_line "$SERVER_LOG" '^listening on ' "$READY_TIMEOUT" "$SERVER_PID"; then
@@ -68,7 +82,8 @@ start_server() {
 start_background() {
     local name=$1
     shift
-    "$@" >"$BATS_TEST_TMPDIR/$name.log" 2>&1 3>&- &
+    # <&0: without it, a background job of a script reads /dev/null, not our stdin.
+    (exec_with_std_fds_only "$@") >"$BATS_TEST_TMPDIR/$name.log" 2>&1 3>&- <&0 &
     local pid=$!
     STARTED_PIDS+=("$pid")
     printf -v "${name^^}_PID" '%s' "$pid"

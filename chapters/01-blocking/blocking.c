@@ -205,7 +205,7 @@ static void serve(int listener, int count)
         if (client == -1) {
             /* A connection can fail between arriving and being accepted
              * (ECONNABORTED); that is the client's problem, not the server's. */
-            if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE)
+            if (errno == EINTR || errno == ECONNABORTED)
                 continue;
             sl_fail_errno("accept");
         }
