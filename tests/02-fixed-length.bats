@@ -48,7 +48,17 @@ count_lines() {
     [[ $(cksum <"$BATS_TEST_TMPDIR/reply") == $(cksum <"$BATS_TEST_TMPDIR/big") ]]
     # No single recv() brought it all: the loop is what made it whole.
     wait_for_line "$SERVER_LOG" 'recv\(fd [0-9]+, up to 4096\) -> [0-9]+ bytes \(1048576/1048576\)' 5
-    [[ $(count_lines "$SERVER_LOG" 'recv\(fd [0-9]+, up to 4096\) -> ') -gt 1 ]]
+    [[ $(count_lines "$SERVER_LOG" 'recv\(fd [0-9]+, up to 4096\) -> ') -ge 256 ]]
+}
+
+@test "client and server that disagree on --msglen both wait: nothing comes back" {
+    start_server --msglen 32
+    run --separate-stderr timeout 1 "$BIN" client --port "$PORT" --msglen 16 --message half
+    [[ $status -eq 124 ]]
+    [[ -z $output ]]
+    # The server holds half a message and is still waiting for the rest.
+    wait_for_line "$SERVER_LOG" 'recv\(fd [0-9]+, up to 4096\) -> 16 bytes \(16/32\)$' 5
+    ! grep -q 'message 1 complete' "$SERVER_LOG"
 }
 
 @test "several messages back to back on one connection each come back, in order" {

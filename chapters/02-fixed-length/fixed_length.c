@@ -38,6 +38,11 @@
 #define MAX_MSGLEN (1024 * 1024)
 #define SERVER_RECV_SIZE 4096   /* the server's default: room for many small messages */
 
+/* Room for the largest message, and for the server's read-ahead. Static, so
+ * the size is fixed by us, never by a peer, and untouched pages cost nothing. */
+static char client_message[MAX_MSGLEN], client_reply[MAX_MSGLEN];
+static char server_buffer[MAX_MSGLEN + MAX_MSGLEN];
+
 static struct {
     const char *bind_address;
     const char *host;
@@ -264,10 +269,7 @@ static int accept_client(int listener)
  * breaks off mid-message costs only its own connection. */
 static void serve(int listener, int count, size_t msglen, size_t recv_size)
 {
-    size_t capacity = msglen + recv_size;   /* both at most 1 MiB: bounded by us, not the peer */
-    char *buffer = malloc(capacity);
-    if (buffer == NULL)
-        sl_fail_errno("malloc");
+    size_t capacity = msglen + recv_size;   /* at most sizeof server_buffer */
     for (int served = 0; count == 0 || served < count;) {
         int client = accept_client(listener);
         if (client == -1) {
@@ -275,12 +277,11 @@ static void serve(int listener, int count, size_t msglen, size_t recv_size)
                 continue;
             sl_fail_errno("accept");
         }
-        echo_messages(client, buffer, capacity, msglen, recv_size);
+        echo_messages(client, server_buffer, capacity, msglen, recv_size);
         close(client);
         sl_narrate("close(fd %d)", client);
         served++;
     }
-    free(buffer);
 }
 
 static int open_listener_or_fail(const char *address, int port)
@@ -379,11 +380,7 @@ static int run_client(void)
             sl_usage_error("--message %d is %zu bytes, longer than --msglen (%zu bytes)", i + 1,
                            length, msglen);
     }
-    char *message = malloc(msglen);
-    char *reply = malloc(msglen);
-    if (message == NULL || reply == NULL)
-        sl_fail_errno("malloc");
-
+    char *message = client_message, *reply = client_reply;
     int fd = connect_or_fail(opt.host, opt.port);
     for (int number = 1;; number++) {
         long length;
@@ -403,8 +400,6 @@ static int run_client(void)
         memset(message + length, ' ', msglen - (size_t)length);
         if (opt.break_after >= 0) {
             send_part_and_close(fd, message, msglen);
-            free(message);
-            free(reply);
             return SL_EXIT_OK;
         }
         exchange(fd, message, reply, msglen);
@@ -413,8 +408,6 @@ static int run_client(void)
      * a clean goodbye. */
     close(fd);
     sl_narrate("close(fd %d)", fd);
-    free(message);
-    free(reply);
     return SL_EXIT_OK;
 }
 
