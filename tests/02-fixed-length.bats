@@ -53,7 +53,7 @@ count_lines() {
 
 @test "client and server that disagree on --msglen both wait: nothing comes back" {
     start_server --msglen 32
-    run --separate-stderr timeout 1 "$BIN" client --port "$PORT" --msglen 16 --message half
+    run --separate-stderr timeout 0.5 "$BIN" client --port "$PORT" --msglen 16 --message half
     [[ $status -eq 124 ]]
     [[ -z $output ]]
     # The server holds half a message and is still waiting for the rest.
@@ -196,8 +196,8 @@ count_lines() {
 }
 
 @test "with --chunk and --pause, the narration shows one message arriving over several recv()s" {
-    start_server --chunk 8 --pause 30
-    run --separate-stderr client --chunk 8 --pause 30 --message 'pieces of eight'
+    start_server --chunk 8 --pause 50
+    run --separate-stderr client --chunk 8 --pause 50 --message 'pieces of eight'
     [[ $status -eq 0 ]]
     [[ $output == 'pieces of eight' ]]
     # Client side: the reply came in more than one recv(), ending at 32/32.

@@ -93,7 +93,8 @@ static const struct sl_program program = {
     "A message longer than --msglen is refused (exit 2) before any of it is sent.\n"
     "A peer that closes part-way through a message: 'connection broken after K of N bytes'\n"
     "(the client exits 1; the server drops that client and serves the next).\n"
-    "\nexample: bin/02-fixed-length client --msglen 16 --chunk 4 --pause 100 --message hello\n"
+    "\nexamples: bin/02-fixed-length server --recv-size 1\n"
+    "          bin/02-fixed-length client --chunk 4 --pause 100 --message hello\n"
 };
 
 /* ---- moving one message -------------------------------------------------- */
@@ -119,9 +120,8 @@ static int send_message(int fd, const char *message, size_t length, size_t msgle
     size_t sent = 0;
     while (sent < length) {
         size_t piece = length - sent;
-        if (opt.chunk > 0 && piece > (size_t)opt.chunk) {
+        if (opt.chunk > 0 && piece > (size_t)opt.chunk)
             piece = (size_t)opt.chunk;
-        }
         if (opt.chunk > 0 && sent > 0 && opt.pause_ms > 0)
             pause_milliseconds(opt.pause_ms);
         ssize_t n = send(fd, message + sent, piece, 0);
@@ -232,13 +232,13 @@ static int echo_messages(int client, char *buffer, size_t capacity, size_t msgle
         size_t start = 0;
         while (buffered - start >= msglen) {
             count++;
-            sl_narrate("message %lu complete: echoing its %zu bytes", count, msglen);
             if (opt.break_after >= 0 && count == 1) {
+                sl_narrate("message 1 complete: echoing only %lld of its %zu bytes, then closing "
+                           "(--break-after)", opt.break_after, msglen);
                 send_message(client, buffer + start, (size_t)opt.break_after, msglen);
-                sl_narrate("closing after %lld of %zu bytes, on purpose (--break-after)",
-                           opt.break_after, msglen);
                 return -1;
             }
+            sl_narrate("message %lu complete: echoing its %zu bytes", count, msglen);
             if (send_message(client, buffer + start, msglen, msglen) == -1)
                 return -1;
             start += msglen;
@@ -446,9 +446,9 @@ static _Noreturn void demo_client(int port, int both_sent)
         print_reply(reply, sizeof reply);
     }
 
-    sl_narrate("one message in 8-byte pieces, 50 ms apart");
+    sl_narrate("one message in 8-byte pieces, 100 ms apart");
     opt.chunk = 8;
-    opt.pause_ms = 50;
+    opt.pause_ms = 100;
     opt.recv_size = 0;
     pad(message, "third, sent in pieces", sizeof message);
     exchange(fd, message, reply, sizeof reply);
