@@ -1,0 +1,228 @@
+#!/usr/bin/env bats
+# Chapter 2: fixed-length messages. Every test runs the real server and client
+# (or a raw bash /dev/tcp peer) on loopback and checks what came out.
+CHAPTER=02-fixed-length
+load test_helper
+
+# A message as a bash peer writes it: TEXT padded with spaces to N bytes.
+padded() {
+    printf "%-$2s" "$1"
+}
+
+# count_lines FILE REGEX: how many lines of FILE match (extended regex).
+count_lines() {
+    grep -Ec -- "$2" "$1" || true
+}
+
+@test "lesson: every command in the chapter 2 README runs and prints what it says" {
+    run_lesson
+}
+
+@test "a message sent one byte per send() (--chunk 1) arrives whole, both ways" {
+    start_server --chunk 1
+    run --separate-stderr client --chunk 1 --message 'hello world'
+    [[ $status -eq 0 ]]
+    [[ $output == 'hello world' ]]
+    # The client really made 32 sends of one byte, and so did the server's echo.
+    [[ $(count_lines <(printf '%s\n' "${stderr_lines[@]}") '^\[client\] send\(fd [0-9]+, 1 byte\) -> 1 byte \([0-9]+/32\)$') -eq 32 ]]
+    wait_for_line "$SERVER_LOG" 'send\(fd [0-9]+, 1 byte\) -> 1 byte \(32/32\)' 5
+    [[ $(count_lines "$SERVER_LOG" 'send\(fd [0-9]+, 1 byte\) -> 1 byte ') -eq 32 ]]
+}
+
+@test "with --recv-size 1 on both sides, each message takes 32 recv()s and still arrives whole" {
+    start_server --recv-size 1
+    run --separate-stderr client --recv-size 1 --message 'one byte at a time'
+    [[ $status -eq 0 ]]
+    [[ $output == 'one byte at a time' ]]
+    [[ $(count_lines <(printf '%s\n' "${stderr_lines[@]}") '^\[client\] recv\(fd [0-9]+, up to 1\) -> 1 byte \([0-9]+/32\)$') -eq 32 ]]
+    [[ $(count_lines "$SERVER_LOG" 'recv\(fd [0-9]+, up to 1\) -> 1 byte \([0-9]+/32\)$') -eq 32 ]]
+}
+
+@test "a 1 MiB message (one stdin line) round-trips intact" {
+    start_server --msglen 1M
+    # 786432 random bytes are exactly 1048576 base64 characters: one full-size line.
+    head -c 786432 /dev/urandom | base64 -w0 >"$BATS_TEST_TMPDIR/big"
+    echo >>"$BATS_TEST_TMPDIR/big"
+    [[ $(wc -c <"$BATS_TEST_TMPDIR/big") -eq 1048577 ]]
+    client --msglen 1M <"$BATS_TEST_TMPDIR/big" >"$BATS_TEST_TMPDIR/reply" 2>"$BATS_TEST_TMPDIR/client.log"
+    [[ $(cksum <"$BATS_TEST_TMPDIR/reply") == $(cksum <"$BATS_TEST_TMPDIR/big") ]]
+    # No single recv() brought it all: the loop is what made it whole.
+    wait_for_line "$SERVER_LOG" 'recv\(fd [0-9]+, up to 4096\) -> [0-9]+ bytes \(1048576/1048576\)' 5
+    [[ $(count_lines "$SERVER_LOG" 'recv\(fd [0-9]+, up to 4096\) -> ') -ge 256 ]]
+}
+
+@test "client and server that disagree on --msglen both wait: nothing comes back" {
+    start_server --msglen 32
+    run --separate-stderr timeout 0.5 "$BIN" client --port "$PORT" --msglen 16 --message half
+    [[ $status -eq 124 ]]
+    [[ -z $output ]]
+    # The server holds half a message and is still waiting for the rest.
+    wait_for_line "$SERVER_LOG" 'recv\(fd [0-9]+, up to 4096\) -> 16 bytes \(16/32\)$' 5
+    run ! grep -q 'message 1 complete' "$SERVER_LOG"
+}
+
+@test "several messages back to back on one connection each come back, in order" {
+    start_server
+    seq 1 40 | sed 's/^/message number /' >"$BATS_TEST_TMPDIR/input"
+    run --separate-stderr client <"$BATS_TEST_TMPDIR/input"
+    [[ $status -eq 0 ]]
+    [[ $output == "$(cat "$BATS_TEST_TMPDIR/input")" ]]
+    wait_for_line "$SERVER_LOG" 'message 40 complete' 5
+    [[ $(count_lines "$SERVER_LOG" '^\[server\] accept\(fd [0-9]+\) -> ') -eq 1 ]]
+}
+
+@test "a one-byte --msglen and --message work too" {
+    start_server --msglen 1
+    client --msglen 1 --message a --message b --message '' >"$BATS_TEST_TMPDIR/out"
+    # The empty message came back as one space, printed as an empty line.
+    [[ $(cat -A "$BATS_TEST_TMPDIR/out") == $'a$\nb$\n$' ]]
+}
+
+@test "several messages in one recv(): the server carves them out of its buffer" {
+    start_server
+    exec {peer}<>"/dev/tcp/127.0.0.1/$PORT"
+    # Three messages in one write: the server's recv(4096) gets all 96 bytes at once.
+    printf '%s' "$(padded one 32)$(padded two 32)$(padded three 32)" >&"$peer"
+    reply=$(timeout 5 head -c 96 <&"$peer")
+    [[ $reply == "$(padded one 32)$(padded two 32)$(padded three 32)" ]]
+    # 40 bytes: one message and the first 8 bytes of the next, kept for later.
+    printf '%s' "$(padded four 32)12345678" >&"$peer"
+    reply=$(timeout 5 head -c 32 <&"$peer")
+    [[ $reply == "$(padded four 32)" ]]
+    printf '%s' "$(padded 'and the rest' 24)" >&"$peer"
+    reply=$(timeout 5 head -c 32 <&"$peer")
+    [[ $reply == "$(padded '12345678and the rest' 32)" ]]
+    exec {peer}>&-
+    wait_for_line "$SERVER_LOG" 'the client closed its side' 5
+    grep -Eq 'recv\(fd [0-9]+, up to 4096\) -> 96 bytes \(96 buffered: 3 whole messages\)$' "$SERVER_LOG"
+    grep -Eq 'recv\(fd [0-9]+, up to 4096\) -> 40 bytes \(40 buffered: 1 whole message \+ 8 bytes of the next\)$' "$SERVER_LOG"
+    grep -Eq 'recv\(fd [0-9]+, up to 4096\) -> 24 bytes \(32/32\)$' "$SERVER_LOG"
+    grep -q 'message 5 complete' "$SERVER_LOG"
+}
+
+@test "any program that writes N bytes and reads N bytes works with the server (a bash peer)" {
+    start_server --msglen 16
+    exec {peer}<>"/dev/tcp/127.0.0.1/$PORT"
+    printf '0123456789abcdef' >&"$peer"
+    reply=$(timeout 5 head -c 16 <&"$peer")
+    exec {peer}>&-
+    [[ $reply == 0123456789abcdef ]]
+}
+
+@test "a peer closing after 7 of 32 bytes: the server reports it exactly and serves the next client" {
+    start_server
+    exec {peer}<>"/dev/tcp/127.0.0.1/$PORT"
+    printf 'seven b' >&"$peer"
+    exec {peer}>&-
+    wait_for_line "$SERVER_LOG" 'recv\(fd [0-9]+, up to 4096\) -> 0: connection broken after 7 of 32 bytes$' 5
+    run --separate-stderr client --message 'still here'
+    [[ $status -eq 0 ]]
+    [[ $output == 'still here' ]]
+    is_running "$SERVER_PID"
+}
+
+@test "the client's --break-after 7 gets the same report from the server" {
+    start_server
+    run --separate-stderr client --break-after 7 --message 'never finished'
+    [[ $status -eq 0 ]]
+    [[ -z $output ]]
+    wait_for_line "$SERVER_LOG" 'connection broken after 7 of 32 bytes$' 5
+}
+
+@test "a server closing after 7 of 32 bytes of a reply: the client says so and exits 1" {
+    start_server --break-after 7
+    run --separate-stderr client --message 'cut short'
+    [[ $status -eq 1 ]]
+    [[ -z $output ]]
+    [[ ${stderr_lines[-1]} == '02-fixed-length: recv: connection broken after 7 of 32 bytes' ]]
+    grep -Eq '^\[client\] recv\(fd [0-9]+, up to 32\) -> 7 bytes \(7/32\)$' <(printf '%s\n' "${stderr_lines[@]}")
+    # The server dropped that client and serves the next one (which it cuts short too).
+    run --separate-stderr client --msglen 32 --message 'second client'
+    [[ $status -eq 1 ]]
+    [[ ${stderr_lines[-1]} == '02-fixed-length: recv: connection broken after 7 of 32 bytes' ]]
+    [[ $(count_lines "$SERVER_LOG" 'accept\(fd [0-9]+\) -> ') -eq 2 ]]
+}
+
+@test "an over-long --message is refused with exit 2 before connecting" {
+    start_server
+    run client --message ok --message "$(printf 'x%.0s' {1..33})"
+    expect_usage_error
+    [[ $output == *'--message 2 is 33 bytes, longer than --msglen (32 bytes)'* ]]
+    # Not even a connection: the first message, which fits, was not sent either.
+    run client --message 'after the refusal'
+    [[ $status -eq 0 ]]
+    [[ $(count_lines "$SERVER_LOG" 'accept\(fd [0-9]+\) -> ') -eq 1 ]]
+    [[ $(count_lines "$SERVER_LOG" 'message 1 complete') -eq 1 ]]
+}
+
+@test "an over-long stdin line is refused with exit 2, and none of it is sent" {
+    start_server
+    printf 'fits\n%s\nnever read\n' "$(printf 'x%.0s' {1..33})" >"$BATS_TEST_TMPDIR/input"
+    run --separate-stderr client <"$BATS_TEST_TMPDIR/input"
+    [[ $status -eq 2 ]]
+    [[ $output == fits ]]
+    [[ ${stderr_lines[-1]} == '02-fixed-length: line 2 of stdin is longer than --msglen (32 bytes) (try --help)' ]]
+    # The server got message 1 and then a clean end between messages: not one
+    # byte of line 2 (any would show as message 2 or as "connection broken").
+    wait_for_line "$SERVER_LOG" 'the client closed its side' 5
+    [[ $(count_lines "$SERVER_LOG" 'message [0-9]+ complete') -eq 1 ]]
+    run ! grep -q 'connection broken' "$SERVER_LOG"
+}
+
+@test "a line of exactly --msglen bytes is accepted" {
+    start_server --msglen 8
+    run --separate-stderr client --msglen 8 --message 12345678
+    [[ $status -eq 0 ]]
+    [[ $output == 12345678 ]]
+}
+
+@test "bad --msglen values (0, -1, 2M, 2097152, x, empty) are usage errors, exit 2" {
+    local role value
+    for role in server client; do
+        for value in 0 -1 2M 2097152 x ''; do
+            run "$BIN" "$role" --msglen "$value"
+            echo "$role --msglen '$value': $output"
+            expect_usage_error
+            [[ $output == *--msglen* ]]
+        done
+    done
+    run "$BIN" client --chunk 0
+    expect_usage_error
+    run "$BIN" client --recv-size 2M
+    expect_usage_error
+    run "$BIN" client --pause 10
+    expect_usage_error
+    run "$BIN" server --break-after 32
+    expect_usage_error
+}
+
+@test "with --chunk and --pause, the narration shows one message arriving over several recv()s" {
+    start_server --chunk 8 --pause 50
+    run --separate-stderr client --chunk 8 --pause 50 --message 'pieces of eight'
+    [[ $status -eq 0 ]]
+    [[ $output == 'pieces of eight' ]]
+    # Client side: the reply came in more than one recv(), ending at 32/32.
+    local client_recvs
+    client_recvs=$(count_lines <(printf '%s\n' "${stderr_lines[@]}") '^\[client\] recv\(fd [0-9]+, up to [0-9]+\) -> [0-9]+ bytes \([0-9]+/32\)$')
+    echo "client recv()s: $client_recvs"
+    [[ $client_recvs -gt 1 ]]
+    # Server side: the same for the request.
+    wait_for_line "$SERVER_LOG" 'message 1 complete' 5
+    local server_recvs
+    server_recvs=$(count_lines "$SERVER_LOG" 'recv\(fd [0-9]+, up to 4096\) -> [0-9]+ bytes \([0-9]+/32\)$')
+    echo "server recv()s: $server_recvs"
+    [[ $server_recvs -gt 1 ]]
+    grep -Eq 'recv\(fd [0-9]+, up to 4096\) -> 8 bytes \(8/32\)$' "$SERVER_LOG"
+}
+
+@test "demo: two messages in one recv(), one message in pieces, every reply printed whole" {
+    run --separate-stderr timeout 20 "$BIN" demo
+    [[ $status -eq 0 ]]
+    [[ ${lines[0]} == 'listening on 127.0.0.1:'* ]]
+    [[ ${lines[1]} == first && ${lines[2]} == second && ${lines[3]} == 'third, sent in pieces' ]]
+    local narration
+    narration=$(printf '%s\n' "${stderr_lines[@]}")
+    [[ $narration == *'[server] recv(fd '*', up to 4096) -> 64 bytes (64 buffered: 2 whole messages)'* ]]
+    [[ $narration == *'[client] recv(fd '*', up to 2) -> 2 bytes (32/32)'* ]]
+    [[ $(count_lines <(echo "$narration") '^\[server\] recv\(fd [0-9]+, up to 4096\) -> 8 bytes \([0-9]+/32\)$') -gt 1 ]]
+}
