@@ -839,6 +839,15 @@ static struct numbers allocate_numbers(size_t capacity)
 }
 
 /* The numbers from the command line: a bad one is a usage error. */
+/* Frees what allocate_numbers and numbers_from_stdin allocated. */
+static void free_numbers(struct numbers *in, int words_were_copied)
+{
+    for (size_t i = 0; words_were_copied && i < in->count; i++)
+        free((char *)in->words[i]);
+    free(in->words);
+    free(in->values);
+}
+
 static struct numbers numbers_from_arguments(int argc, char **argv, int unchecked)
 {
     struct numbers in = allocate_numbers((size_t)argc);
@@ -865,8 +874,10 @@ static struct numbers numbers_from_stdin(int unchecked)
         char *word = strdup(buffer);
         if (word == NULL)
             sl_fail_errno("strdup");
-        if (add_word(&in, CLIENT_MAX_NUMBERS, word, unchecked, why, sizeof why) == -1)
+        if (add_word(&in, CLIENT_MAX_NUMBERS, word, unchecked, why, sizeof why) == -1) {
+            free(word);
             sl_fail("stdin line %d: %s", line_number, why);
+        }
     }
     if (ferror(stdin))
         sl_fail_errno("reading stdin");
@@ -885,6 +896,7 @@ static int run_client(int argc, char **argv)
                                  : numbers_from_stdin(opt.unchecked);
     struct encoding how = { opt.text, opt.wrong_order, opt.wrong_order || opt.wrong_order_numbers };
     struct outcome result = exchange(opt.host, opt.port, &in, how, opt.stop_after);
+    free_numbers(&in, argc == 0);
     if (result.is_error) {
         fflush(stdout);
         fprintf(stderr, "%s: the server answered: %s\n", program.name, result.message);
