@@ -10,11 +10,13 @@
 #            prints "port N", serves one connection the recipe's way, exits
 #        perl tests/04-recipe.pl frame PORT HEADER_LENGTH PAYLOAD
 #            sends a 4-byte big-endian HEADER_LENGTH, then PAYLOAD; prints the reply
+#        perl tests/04-recipe.pl reset PORT BYTES
+#            not the recipe: sends BYTES, then resets the connection (SO_LINGER 0)
 # See also: chapters/04-shutdown/README.md, tests/04-shutdown.bats.
 use strict;
 use warnings;
 use IO::Socket::INET;
-use Socket qw(SHUT_WR);
+use Socket qw(SHUT_WR SOL_SOCKET SO_LINGER);
 
 my $role = shift // die "usage: 04-recipe.pl client|server|frame ...\n";
 binmode STDOUT;
@@ -56,6 +58,13 @@ if ($role eq 'client') {
     my $socket = connect_to($port);
     write_all($socket, pack('N', $length) . $payload);
     print read_to_eof($socket, 8192);
+} elsif ($role eq 'reset') {
+    my ($port, $bytes) = @ARGV;
+    my $socket = connect_to($port);
+    write_all($socket, $bytes);
+    # Linger on, for 0 seconds: close() then sends RST instead of FIN.
+    setsockopt($socket, SOL_SOCKET, SO_LINGER, pack('ii', 1, 0)) // die "setsockopt: $!\n";
+    close $socket;
 } elsif ($role eq 'server') {
     my ($marker) = @ARGV;
     my $listener = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,

@@ -62,7 +62,7 @@ needs_perl() {
     local size length payload
     for size in $(seq 1 20); do
         start_server --quiet --recv-size "$size"
-        for length in 0 1 2 3 7; do
+        for length in 0 7; do
             payload=$(head -c "$length" <<<'abcdefgh')
             run -0 client --quiet "$payload"
             [[ $output == "$payload$payload" ]] ||
@@ -127,15 +127,15 @@ needs_perl() {
     [[ $output == hellohello ]]
     [[ $stderr == *'no shutdown() needed'* && $stderr != *'shutdown(fd'* ]]
     # The bytes, as a program that knows only the format sends and reads them.
-    run -0 perl "$RECIPE" frame "$PORT" 5 hello
-    [[ $output == $'\x00\x00\x00\x0ahellohello' ]]
+    perl "$RECIPE" frame "$PORT" 5 hello >"$BATS_TEST_TMPDIR/reply"
+    printf '\0\0\0\012hellohello' | cmp - "$BATS_TEST_TMPDIR/reply"
 }
 
 @test "length prefix: a length over the limit is refused from the header alone" {
     needs_perl
     start_server --length-prefix --max-payload 1K
-    run -0 perl "$RECIPE" frame "$PORT" 4294967295 ''
-    [[ $output == $'\x00\x00\x00\x0eERROR:too big!' ]]
+    perl "$RECIPE" frame "$PORT" 4294967295 '' >"$BATS_TEST_TMPDIR/reply"
+    printf '\0\0\0\016ERROR:too big!' | cmp - "$BATS_TEST_TMPDIR/reply"
     grep -q 'the header announces 4294967295 bytes: over the 1024-byte limit' "$SERVER_LOG"
     run -0 client --quiet --length-prefix short
     [[ $output == shortshort ]]
@@ -160,16 +160,27 @@ needs_perl() {
 }
 
 @test "--close: the client never gets the reply; the server's send goes nowhere, then fails" {
-    start_server
-    run -0 --separate-stderr client --close a1234
-    [[ -z $output ]]
-    [[ $stderr == *') -> 0: gone before the reply'* && $stderr != *recv* ]]
-    wait_for_line "$SERVER_LOG" "$CLOSED"
-    output=$(<"$SERVER_LOG")
-    # Accepted by the server's kernel although nobody will ever read it...
-    in_order 'the marker is in' 'send\(fd [0-9]+, 5 bytes: the payload\) -> 5$' \
-        'send\(fd [0-9]+, 5 bytes: the payload again\) -> -1 \((Broken pipe|Connection reset by peer)\)'
-    ! grep -q 'reply sent' "$SERVER_LOG"
+    local run failed=0
+    # Who wins the race (the client's close or the server's reply) varies from
+    # run to run, and with it which server call sees the reset: five runs.
+    for run in 1 2 3 4 5; do
+        start_server
+        run -0 --separate-stderr client --close a1234
+        [[ -z $output ]]
+        [[ $stderr == *') -> 0: gone before the reply'* && $stderr != *recv* ]]
+        wait_for_line "$SERVER_LOG" "$CLOSED"
+        output=$(<"$SERVER_LOG")
+        # The first send() is accepted by the server's kernel, though nobody reads it.
+        in_order 'the marker is in' 'send\(fd [0-9]+, 5 bytes: the payload\) -> 5$' "$CLOSED"
+        # Later calls fail, if at all, only because the client is gone.
+        [[ -z $(grep -E -- '-> -1' <<<"$output" |
+            grep -Ev '\((Broken pipe|Connection reset by peer|Transport endpoint is not connected)\)$') ]]
+        if grep -Eq '(send|recv)\(.*\) -> -1 \((Broken pipe|Connection reset by peer)\)$' <<<"$output"; then
+            failed=$((failed + 1))
+        fi
+    done
+    echo "runs where a send() or recv() failed: $failed of 5"
+    ((failed >= 1))
     # ...and the server lives on to serve the next client.
     run -0 client --quiet b1234
     [[ $output == b1234b1234 ]]
@@ -192,7 +203,7 @@ needs_perl() {
     # The server was still waiting for the marker: it saw EOF only when the client gave up.
     wait_for_line "$SERVER_LOG" "$CLOSED"
     output=$(<"$SERVER_LOG")
-    in_order 'recv\(fd [0-9]+\) -> 24 bytes \(24 so far, no marker yet\)' 'recv\(fd [0-9]+\) -> 0: EOF'
+    in_order '\(24 so far, no marker yet\)' 'recv\(fd [0-9]+\) -> 0: EOF after 24 bytes'
     run -0 client --quiet c1234
     [[ $output == c1234c1234 ]]
 }
@@ -204,7 +215,7 @@ needs_perl() {
     [[ $stderr == *') -> 0: EOF, the reply is complete (0 bytes)'* ]]
     wait_for_line "$SERVER_LOG" "$CLOSED"
     grep -q 'EOF taken for a hang-up (--eof-is-hangup): closing without a reply' "$SERVER_LOG"
-    ! grep -q 'send(fd' "$SERVER_LOG"
+    run ! grep -q 'send(fd' "$SERVER_LOG"
     # When the marker comes first, EOF is never reached and the reply goes out.
     run -0 client --quiet a1234
     [[ $output == a1234a1234 ]]
@@ -224,6 +235,17 @@ needs_perl() {
     port=$(sed -n 's/^port //p' "$BATS_TEST_TMPDIR/recipe.log")
     run -0 timeout 10 "$BIN" client --port "$port" --quiet b1234
     [[ $output == b1234b1234 ]]
+}
+
+@test "the server survives a client that resets the connection mid-message" {
+    needs_perl
+    start_server
+    run -0 perl "$RECIPE" reset "$PORT" 'half a mess'
+    wait_for_line "$SERVER_LOG" "$CLOSED"
+    grep -Eq 'recv\(fd [0-9]+\) -> -1 \(Connection reset by peer\)' "$SERVER_LOG" ||
+        grep -Eq 'recv\(fd [0-9]+\) -> 0: EOF after' "$SERVER_LOG"
+    run -0 client --quiet a1234
+    [[ $output == a1234a1234 ]]
 }
 
 @test "fork: close() in one holder sends nothing; EOF only when the last one closes" {
@@ -249,15 +271,16 @@ needs_perl() {
         '^\[child\] send\(fd [0-9]+, 20 bytes\) -> -1 \(Broken pipe\)' \
         '^\[peer\] send\(fd [0-9]+, 16 bytes: to the child\) -> 16' \
         "^\[child\] recv\(fd [0-9]+\) -> 16 bytes 'still listening\?'"
-    ! grep -q '^\[child\] close' <<<"$output"
+    [[ $output != *'[child] close'* ]]
 }
 
 @test "fork: shutdown(SHUT_RDWR) ends reading too, even for the child blocked in recv()" {
     run -0 timeout 10 "$BIN" demo fork
     output=$(sed -n '/^== shutdown(SHUT_RDWR)/,$p' <<<"$output")
     in_order '^\[child\] recv\(fd [0-9]+\) \.\.\. \(blocks' \
-        '^\[parent\] shutdown\(fd [0-9]+, SHUT_RDWR\) -> 0' \
+        '^\[parent\] shutdown\(fd [0-9]+, SHUT_RDWR\) \.\.\.' \
         '^\[child\] recv\(fd [0-9]+\) -> 0: reading is shut down, for me too' \
+        '^\[parent\] shutdown\(fd [0-9]+, SHUT_RDWR\) -> 0' \
         '^\[peer\] recv\(fd [0-9]+\) -> 0: EOF'
 }
 
@@ -270,7 +293,8 @@ needs_perl() {
         '^== close\(\) on a socket a forked child' '^== shutdown\(SHUT_WR\) on a socket' \
         '^== shutdown\(SHUT_RDWR\)'
     run -0 timeout 10 "$BIN" demo close
-    [[ $output == *', 5 bytes: the payload again) -> -1 ('* ]]
+    in_order '^== close\(\) right after' '\[client\] close\(fd [0-9]+\) -> 0: gone before the reply' \
+        '^reply: \(none' '^== shutdown\(SHUT_WR\) instead' '^reply: a1234a1234$'
 }
 
 @test "bad usage: one line, status 2" {

@@ -105,10 +105,15 @@ static const struct sl_role roles[] = {
 static const struct sl_program program = {
     "04-shutdown", "shutdown() vs close(), and how the end of a message is found",
     roles, options,
-    "       3 (client) no reply within --timeout\n"
-    "\nThe server's reply: the payload twice; 'ERROR:no end!' when EOF came before the\n"
-    "marker; 'ERROR:too big!' past --max-payload. With --length-prefix each message and\n"
-    "reply is a 4-byte big-endian length, then the bytes.\n"
+    "             3 the client got no reply within --timeout\n"
+    "\nThe server replies the payload twice; 'ERROR:no end!' when EOF came before the\n"
+    "marker; 'ERROR:too big!' past --max-payload. With --length-prefix, each message\n"
+    "and each reply is a 4-byte big-endian length, then that many bytes.\n"
+    "\ndemo scenarios:\n"
+    "  recipe   the recipe's two runs: markers that match, markers that don't\n"
+    "  close    a client that close()s after sending, then one that shuts down\n"
+    "  fork     a socket shared with a forked child: close(), shutdown(SHUT_WR) and\n"
+    "           shutdown(SHUT_RDWR) in one process, and what the peer sees each time\n"
 };
 
 /* How the server's reading of one message ended. */
@@ -804,7 +809,9 @@ static int demo_close(void)
 /* ---- the demo: one socket, two processes ----------------------------------- */
 
 /* The forked child holding the socket does what the parent tells it through
- * a pipe, one letter per step, and answers on another pipe when done. */
+ * a pipe, one letter per step ('s' send, 'r' recv, 'c' close, 'q' quit), and
+ * answers 'k' on another pipe when done: so the narration of the processes
+ * comes out in the order of the story. */
 struct child_line {
     pid_t pid;
     int orders;     /* parent writes */
@@ -837,8 +844,10 @@ static _Noreturn void child_obeys(int fd, int orders, int done)
             else
                 sl_narrate("recv(fd %d) -> %zd bytes '%.*s'", fd, n, (int)n, buffer);
         } else if (order == 'c') {
-            close(fd);
-            sl_narrate("close(fd %d) -> 0", fd);
+            if (close(fd) == -1)
+                sl_narrate("close(fd %d) -> -1 (%s)", fd, strerror(errno));
+            else
+                sl_narrate("close(fd %d) -> 0", fd);
         } else {
             break;
         }
@@ -848,13 +857,17 @@ static _Noreturn void child_obeys(int fd, int orders, int done)
     exit(SL_EXIT_OK);
 }
 
+/* Gives the child one order and waits until it has carried it out (its
+ * 'k'; an 'r' only says it is about to block in recv). */
 static void tell_child(const struct child_line *child, char order)
 {
-    char answer;
+    char answer = 0;
     if (write(child->orders, &order, 1) != 1)
         sl_fail_errno("write to the child");
-    if (read(child->done, &answer, 1) != 1)
-        sl_fail("the child is gone");
+    while (answer != 'k') {
+        if (read(child->done, &answer, 1) != 1)
+            sl_fail("the child is gone");
+    }
     sl_set_role("parent");
 }
 
@@ -969,11 +982,13 @@ static void demo_shared_shutdown_both(int listener, int port)
     if (write(child.orders, &order, 1) != 1 || read(child.done, &answer, 1) != 1)
         sl_fail("the child is gone");
     sl_set_role("parent");
+    sl_narrate("shutdown(fd %d, SHUT_RDWR) ... (while the child waits in recv)", fd);
     if (shutdown(fd, SHUT_RDWR) == -1)
         sl_fail_errno("shutdown");
-    sl_narrate("shutdown(fd %d, SHUT_RDWR) -> 0: no more sending or receiving", fd);
+    /* The child's narration first: it wakes up while shutdown() returns. */
     if (read(child.done, &answer, 1) != 1)
         sl_fail("the child is gone");
+    sl_narrate("shutdown(fd %d, SHUT_RDWR) -> 0: no more sending or receiving", fd);
     peer_looks(peer);
     end_sharing(&child, fd, peer);
 }
