@@ -100,7 +100,7 @@ needs_perl() {
     [[ $output == a1234a1234 ]]
     wait_for_line "$SERVER_LOG" "$CLOSED"
     grep -q 'bytes after the end of the message: ignored' "$SERVER_LOG"
-    grep -q 'in all, 23 bytes came after the end of the message' "$SERVER_LOG"
+    grep -q 'in all, 23 bytes after the end of the message' "$SERVER_LOG"
 }
 
 @test "a payload containing the marker: cut short with a marker, intact with a length prefix" {

@@ -4,6 +4,7 @@
  * caller owns the buffer and remembers how far it has searched. That is what
  * makes them safe to call after every recv(), whatever size each recv returns.
  *
+ * Usage: see framing.h.
  * See also: framing.h (the contracts), README.md ("Finding the marker").
  */
 #include "framing.h"

@@ -6,6 +6,7 @@
  * globals, no exits, nothing allocated. They look at bytes a caller already
  * received, so they can be tested (and fuzzed) on their own.
  *
+ * Usage: #include "framing.h", link framing.c (it needs only the C library).
  * See also: framing.c, shutdown.c (the program using them), README.md.
  */
 #ifndef FRAMING_H

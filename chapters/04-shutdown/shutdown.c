@@ -97,8 +97,7 @@ static const struct sl_role roles[] = {
     { "client", "[PAYLOAD]", 1,
       "Sends PAYLOAD (or stdin) and the marker, shuts down its sending side, prints the reply." },
     { "demo", "[recipe|close|fork]", 1,
-      "recipe: matching and wrong markers; close: close() vs shutdown(); fork: a shared socket.\n"
-      "                           No SCENARIO: all three, in that order." },
+      "One scenario (below), or all three in that order: each with servers of its own." },
     { NULL, NULL, 0, NULL }
 };
 
@@ -344,8 +343,8 @@ static int send_error_reply(int fd, const struct server_settings *s, const char 
     return send_all(fd, text, strlen(text), "the error");
 }
 
-/* The payload twice, as two send()s. A client that has gone away shows the
- * difference: the first is accepted by our kernel and lost, the second fails. */
+/* The payload twice, as two send()s. To a client that has gone away, the
+ * first can be accepted by our kernel and lost, and a later call fail. */
 static int send_payload_twice(int fd, const struct server_settings *s, const struct request *req)
 {
     if (s->length_prefix && send_frame_header(fd, 2 * req->payload_length) == -1)
@@ -361,8 +360,9 @@ static int send_payload_twice(int fd, const struct server_settings *s, const str
 
 /* After our reply and shutdown(SHUT_WR), reads (and counts) whatever the client
  * still sends, until its EOF or DRAIN_SECONDS. close() on a socket with unread
- * bytes sends RST, which can destroy the reply still on its way to the client. */
-static void read_until_client_eof(int fd, struct request *req)
+ * bytes sends RST, which can destroy the reply still on its way to the client.
+ * WHAT names those bytes in the narration. */
+static void read_until_client_eof(int fd, struct request *req, const char *what)
 {
     double deadline = sl_now() + DRAIN_SECONDS;
     unsigned char discard[8192];
@@ -372,7 +372,11 @@ static void read_until_client_eof(int fd, struct request *req)
             sl_narrate("no EOF from the client within %.0f s: closing anyway", DRAIN_SECONDS);
             return;
         }
-        ssize_t n = (ready == -1) ? -1 : recv(fd, discard, sizeof discard, 0);
+        if (ready == -1) {
+            sl_narrate("poll(fd %d) -> -1 (%s)", fd, strerror(errno));
+            return;
+        }
+        ssize_t n = recv(fd, discard, sizeof discard, 0);
         if (n == -1 && errno == EINTR)
             continue;
         if (n == -1) {
@@ -384,7 +388,7 @@ static void read_until_client_eof(int fd, struct request *req)
             return;
         }
         req->extra += (size_t)n;
-        sl_narrate("recv(fd %d) -> %zd bytes after the end of the message: ignored", fd, n);
+        sl_narrate("recv(fd %d) -> %zd bytes %s: ignored", fd, n, what);
     }
 }
 
@@ -428,10 +432,12 @@ static void serve_client(int client, const struct server_settings *s)
     else
         sl_narrate("shutdown(fd %d, SHUT_WR) -> 0: the client will read EOF after the reply",
                    client);
+    const char *what = (req.how == ENDED_TOO_BIG) ? "more of the oversized message"
+                                                  : "after the end of the message";
     if (req.how != ENDED_AT_EOF)
-        read_until_client_eof(client, &req);
+        read_until_client_eof(client, &req, what);
     if (req.extra > 0)
-        sl_narrate("in all, %zu bytes came after the end of the message", req.extra);
+        sl_narrate("in all, %zu bytes %s", req.extra, what);
 
 close_it:
     close(client);
