@@ -1,0 +1,91 @@
+#!/usr/bin/env perl
+# 04-recipe.pl: the two programs of the recipe in the seeds (an end-marker
+# server and its client), ported to Perl. Chapter 4's tests use them to prove
+# that bin/04-shutdown puts exactly the recipe's bytes on the wire, so that it
+# talks to the recipe's programs and they to it.
+#
+# Usage: perl tests/04-recipe.pl client PORT PAYLOAD MARKER
+#            payload, then marker, then shutdown(SHUT_WR); prints the reply (read to EOF)
+#        perl tests/04-recipe.pl server MARKER
+#            prints "port N", serves one connection the recipe's way, exits
+#        perl tests/04-recipe.pl frame PORT HEADER_LENGTH PAYLOAD
+#            sends a 4-byte big-endian HEADER_LENGTH, then PAYLOAD; prints the reply
+#        perl tests/04-recipe.pl reset PORT BYTES
+#            not the recipe: sends BYTES, then resets the connection (SO_LINGER 0)
+# See also: chapters/04-shutdown/README.md, tests/04-shutdown.bats.
+use strict;
+use warnings;
+use IO::Socket::INET;
+use Socket qw(SHUT_WR SOL_SOCKET SO_LINGER);
+
+my $role = shift // die "usage: 04-recipe.pl client|server|frame ...\n";
+binmode STDOUT;
+
+sub write_all {
+    my ($socket, $bytes) = @_;
+    while (length $bytes) {
+        my $n = syswrite($socket, $bytes) // die "send: $!\n";
+        substr($bytes, 0, $n) = '';
+    }
+}
+
+# Reads to EOF in tiny pieces, as the recipe's client does (recv(2)).
+sub read_to_eof {
+    my ($socket, $size) = @_;
+    my $all = '';
+    while (1) {
+        my $n = sysread($socket, my $piece, $size) // die "recv: $!\n";
+        last if $n == 0;
+        $all .= $piece;
+    }
+    return $all;
+}
+
+sub connect_to {
+    my ($port) = @_;
+    return IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp')
+        // die "connect: $!\n";
+}
+
+if ($role eq 'client') {
+    my ($port, $payload, $marker) = @ARGV;
+    my $socket = connect_to($port);
+    write_all($socket, $payload . $marker);
+    shutdown($socket, SHUT_WR) // die "shutdown: $!\n";
+    print read_to_eof($socket, 2);
+} elsif ($role eq 'frame') {
+    my ($port, $length, $payload) = @ARGV;
+    my $socket = connect_to($port);
+    write_all($socket, pack('N', $length) . $payload);
+    print read_to_eof($socket, 8192);
+} elsif ($role eq 'reset') {
+    my ($port, $bytes) = @ARGV;
+    my $socket = connect_to($port);
+    write_all($socket, $bytes);
+    # Linger on, for 0 seconds: close() then sends RST instead of FIN.
+    setsockopt($socket, SOL_SOCKET, SO_LINGER, pack('ii', 1, 0)) // die "setsockopt: $!\n";
+    close $socket;
+} elsif ($role eq 'server') {
+    my ($marker) = @ARGV;
+    my $listener = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                         Listen => 1, Proto => 'tcp', ReuseAddr => 1)
+        // die "listen: $!\n";
+    $| = 1;
+    print "port ", $listener->sockport, "\n";
+    my $client = $listener->accept // die "accept: $!\n";
+    # The recipe reads until the marker or EOF; this port searches all it has
+    # received each time (not just the last two pieces), so it never misses it.
+    my ($data, $at) = ('', -1);
+    while (1) {
+        my $n = sysread($client, my $piece, 8192) // die "recv: $!\n";
+        last if $n == 0;
+        $data .= $piece;
+        $at = index($data, $marker);
+        last if $at >= 0;
+    }
+    write_all($client, $at >= 0 ? substr($data, 0, $at) x 2 : 'ERROR:no end!');
+    shutdown($client, SHUT_WR);
+    close $client;
+} else {
+    die "04-recipe.pl: unknown role '$role'\n";
+}

@@ -1,0 +1,317 @@
+#!/usr/bin/env bats
+# Chapter 4: shutdown() vs close(), and how a message ends. Each test runs the
+# real server and client on loopback and checks what came out of the socket.
+CHAPTER=04-shutdown
+load test_helper
+
+MARKER='SERVER WRONG MARKER'
+WRONG='CLIENT WRONG MARKER'
+RECIPE="$BATS_TEST_DIRNAME/04-recipe.pl"
+# The server's narration once it is done with a client (a regex for wait_for_line).
+CLOSED='^\[server\] close\(fd [0-9]+\)'
+
+# make_payload FILE BYTES: BYTES of text that never contains the marker.
+make_payload() {
+    yes 'socklab payload line' | head -c "$2" >"$1" || true
+}
+
+# expect_doubled PAYLOAD_FILE REPLY_FILE: the reply is the payload twice, byte for byte.
+expect_doubled() {
+    cat "$1" "$1" >"$BATS_TEST_TMPDIR/expected"
+    cmp "$BATS_TEST_TMPDIR/expected" "$2" || {
+        echo "reply of $(wc -c <"$2") bytes is not twice the $(wc -c <"$1")-byte payload"
+        return 1
+    }
+}
+
+# in_order REGEX...: each REGEX matches a line of $output after the line the
+# one before it matched.
+in_order() {
+    local previous=0 regex at
+    for regex in "$@"; do
+        at=$(tail -n "+$((previous + 1))" <<<"$output" | grep -n -m1 -E -- "$regex" | cut -d: -f1)
+        if [[ -z $at ]]; then
+            echo "no line after line $previous matches: $regex"
+            echo "$output"
+            return 1
+        fi
+        previous=$((previous + at))
+    done
+}
+
+needs_perl() {
+    command -v perl >/dev/null || skip "no perl to run the recipe's programs (tests/04-recipe.pl)"
+    perl -MIO::Socket::INET -e1 2>/dev/null || skip "perl has no IO::Socket::INET"
+}
+
+@test "lesson: every command in the chapter 4 README runs and prints what it says" {
+    run_lesson
+}
+
+@test "the reply is the payload twice, for payloads from 0 bytes to 1 MiB" {
+    start_server --quiet
+    local size
+    for size in 0 1 5 19 4096 65537 1048576; do
+        make_payload "$BATS_TEST_TMPDIR/payload" "$size"
+        client --quiet <"$BATS_TEST_TMPDIR/payload" >"$BATS_TEST_TMPDIR/reply"
+        expect_doubled "$BATS_TEST_TMPDIR/payload" "$BATS_TEST_TMPDIR/reply"
+    done
+}
+
+@test "the marker is found however recv() splits it: --recv-size 1 to 20 (marker: 19 bytes)" {
+    local size length payload
+    for size in $(seq 1 20); do
+        start_server --quiet --recv-size "$size"
+        for length in 0 7; do
+            payload=$(head -c "$length" <<<'abcdefgh')
+            run -0 client --quiet "$payload"
+            [[ $output == "$payload$payload" ]] ||
+                { echo "recv size $size, payload '$payload': got '$output'"; return 1; }
+        done
+        stop_process "$SERVER_PID"
+    done
+}
+
+@test "with --recv-size 1 the server really reads the marker one byte at a time" {
+    start_server --recv-size 1 --once
+    run -0 client --quiet a1234
+    [[ $output == a1234a1234 ]]
+    wait_for_line "$SERVER_LOG" "$CLOSED"
+    # 5 payload bytes and 19 marker bytes, one recv each; the last finds the marker.
+    run grep -Ec 'recv\(fd [0-9]+\) -> 1 bytes' "$SERVER_LOG"
+    [[ $output == 24 ]]
+    grep -Eq 'recv\(fd [0-9]+\) -> 1 bytes \(24 so far\): the marker is in, at byte 5' "$SERVER_LOG"
+}
+
+@test "a wrong marker gets exactly 'ERROR:no end!', thanks to the client's shutdown" {
+    start_server
+    run -0 --separate-stderr client --marker "$WRONG" a1234
+    [[ $output == 'ERROR:no end!' ]]
+    client --quiet --marker "$WRONG" a1234 >"$BATS_TEST_TMPDIR/reply"
+    printf 'ERROR:no end!' | cmp - "$BATS_TEST_TMPDIR/reply"
+    wait_for_line "$SERVER_LOG" "$CLOSED"
+    grep -Eq 'recv\(fd [0-9]+\) -> 0: EOF after 24 bytes, and no end of message in them' "$SERVER_LOG"
+}
+
+@test "bytes after the marker are reported, in the same recv() or later ones" {
+    start_server --recv-size 24
+    # The first recv() takes 'a1234' and the marker exactly; the rest comes later.
+    run -0 client --quiet "a1234${MARKER}tail"
+    [[ $output == a1234a1234 ]]
+    wait_for_line "$SERVER_LOG" "$CLOSED"
+    grep -q 'bytes after the end of the message: ignored' "$SERVER_LOG"
+    grep -q 'in all, 23 bytes after the end of the message' "$SERVER_LOG"
+}
+
+@test "a payload containing the marker: cut short with a marker, intact with a length prefix" {
+    local payload="before ${MARKER} after"
+    start_server
+    run -0 client --quiet "$payload"
+    [[ $output == 'before before ' ]]
+    wait_for_line "$SERVER_LOG" "$CLOSED"
+    # Some of those bytes come in the marker's recv(), the rest (if any) later.
+    grep -Eq '[0-9]+ bytes came after the marker: not part of the message, ignored' "$SERVER_LOG"
+    grep -q 'in all, 25 bytes after the end of the message' "$SERVER_LOG"
+
+    start_server --length-prefix
+    run -0 client --quiet --length-prefix "$payload"
+    [[ $output == "$payload$payload" ]]
+    make_payload "$BATS_TEST_TMPDIR/payload" 1048576
+    printf '%s' "$MARKER" >>"$BATS_TEST_TMPDIR/payload"
+    client --quiet --length-prefix <"$BATS_TEST_TMPDIR/payload" >"$BATS_TEST_TMPDIR/reply"
+    expect_doubled "$BATS_TEST_TMPDIR/payload" "$BATS_TEST_TMPDIR/reply"
+}
+
+@test "length prefix: no marker and no shutdown; 4-byte big-endian lengths on the wire" {
+    needs_perl
+    start_server --length-prefix
+    run -0 --separate-stderr client hello --length-prefix
+    [[ $output == hellohello ]]
+    [[ $stderr == *'no shutdown() needed'* && $stderr != *'shutdown(fd'* ]]
+    # The bytes, as a program that knows only the format sends and reads them.
+    perl "$RECIPE" frame "$PORT" 5 hello >"$BATS_TEST_TMPDIR/reply"
+    printf '\0\0\0\012hellohello' | cmp - "$BATS_TEST_TMPDIR/reply"
+}
+
+@test "length prefix: a length over the limit is refused from the header alone" {
+    needs_perl
+    start_server --length-prefix --max-payload 1K
+    perl "$RECIPE" frame "$PORT" 4294967295 '' >"$BATS_TEST_TMPDIR/reply"
+    printf '\0\0\0\016ERROR:too big!' | cmp - "$BATS_TEST_TMPDIR/reply"
+    grep -q 'the header announces 4294967295 bytes: over the 1024-byte limit' "$SERVER_LOG"
+    run -0 client --quiet --length-prefix short
+    [[ $output == shortshort ]]
+}
+
+@test "a payload over the server's limit gets 'ERROR:too big!', and memory stays bounded" {
+    start_server --max-payload 1K
+    make_payload "$BATS_TEST_TMPDIR/payload" 1024
+    client --quiet <"$BATS_TEST_TMPDIR/payload" >"$BATS_TEST_TMPDIR/reply"
+    expect_doubled "$BATS_TEST_TMPDIR/payload" "$BATS_TEST_TMPDIR/reply"
+    make_payload "$BATS_TEST_TMPDIR/payload" 1025
+    run -0 client --quiet <"$BATS_TEST_TMPDIR/payload"
+    [[ $output == 'ERROR:too big!' ]]
+
+    # The default limit, 16 MiB: the server stops reading at 16 MiB + the marker.
+    start_server
+    make_payload "$BATS_TEST_TMPDIR/payload" $((17 * 1024 * 1024))
+    run -0 client --quiet <"$BATS_TEST_TMPDIR/payload"
+    [[ $output == 'ERROR:too big!' ]]
+    grep -q '^\[server\] 16777235 bytes and no marker: the payload is over the 16777216-byte limit' \
+        "$SERVER_LOG"
+}
+
+@test "--close: the client never gets the reply; the server's send goes nowhere, then fails" {
+    local run failed=0
+    # Who wins the race (the client's close or the server's reply) varies from
+    # run to run, and with it which server call sees the reset: five runs.
+    for run in 1 2 3 4 5; do
+        start_server
+        run -0 --separate-stderr client --close a1234
+        [[ -z $output ]]
+        [[ $stderr == *') -> 0: gone before the reply'* && $stderr != *recv* ]]
+        wait_for_line "$SERVER_LOG" "$CLOSED"
+        output=$(<"$SERVER_LOG")
+        # The first send() is accepted by the server's kernel, though nobody reads it.
+        in_order 'the marker is in' 'send\(fd [0-9]+, 5 bytes: the payload\) -> 5$' "$CLOSED"
+        # Later calls fail, if at all, only because the client is gone.
+        [[ -z $(grep -E -- '-> -1' <<<"$output" |
+            grep -Ev '\((Broken pipe|Connection reset by peer|Transport endpoint is not connected)\)$') ]]
+        if grep -Eq '(send|recv)\(.*\) -> -1 \((Broken pipe|Connection reset by peer)\)$' <<<"$output"; then
+            failed=$((failed + 1))
+        fi
+    done
+    echo "runs where a send() or recv() failed: $failed of 5"
+    ((failed >= 1))
+    # ...and the server lives on to serve the next client.
+    run -0 client --quiet b1234
+    [[ $output == b1234b1234 ]]
+}
+
+@test "--no-shutdown with the right marker still works: the marker frames the message" {
+    start_server
+    run -0 --separate-stderr client --no-shutdown --timeout 5 a1234
+    [[ $output == a1234a1234 ]]
+    [[ $stderr == *'no shutdown(): waiting for the reply'* && $stderr != *'shutdown(fd'* ]]
+}
+
+@test "--no-shutdown with a wrong marker: both wait, until the client's --timeout (status 3)" {
+    start_server
+    local started=$SECONDS
+    run -3 --separate-stderr client --no-shutdown --marker "$WRONG" --timeout 0.5 a1234
+    [[ -z $output ]]
+    [[ $stderr == *'04-shutdown: no reply within 0.5 s (--timeout)' ]]
+    ((SECONDS - started < 5))
+    # The server was still waiting for the marker: it saw EOF only when the client gave up.
+    wait_for_line "$SERVER_LOG" "$CLOSED"
+    output=$(<"$SERVER_LOG")
+    in_order '\(24 so far, no marker yet\)' 'recv\(fd [0-9]+\) -> 0: EOF after 24 bytes'
+    run -0 client --quiet c1234
+    [[ $output == c1234c1234 ]]
+}
+
+@test "server --eof-is-hangup: a half-closing client gets no answer at all" {
+    start_server --eof-is-hangup
+    run -0 --separate-stderr client --marker "$WRONG" a1234
+    [[ -z $output ]]
+    [[ $stderr == *') -> 0: EOF, the reply is complete (0 bytes)'* ]]
+    wait_for_line "$SERVER_LOG" "$CLOSED"
+    grep -q 'EOF taken for a hang-up (--eof-is-hangup): closing without a reply' "$SERVER_LOG"
+    run ! grep -q 'send(fd' "$SERVER_LOG"
+    # When the marker comes first, EOF is never reached and the reply goes out.
+    run -0 client --quiet a1234
+    [[ $output == a1234a1234 ]]
+}
+
+@test "the recipe's programs (ported to Perl) talk to this server and this client" {
+    needs_perl
+    start_server
+    run -0 perl "$RECIPE" client "$PORT" a1234 "$MARKER"
+    [[ $output == a1234a1234 ]]
+    run -0 perl "$RECIPE" client "$PORT" a1234 "$WRONG"
+    [[ $output == 'ERROR:no end!' ]]
+
+    local log="$BATS_TEST_TMPDIR/recipe-server.log" port
+    start_background recipe perl "$RECIPE" server "$MARKER"
+    wait_for_line "$BATS_TEST_TMPDIR/recipe.log" '^port [0-9]+$' 10 "$RECIPE_PID"
+    port=$(sed -n 's/^port //p' "$BATS_TEST_TMPDIR/recipe.log")
+    run -0 timeout 10 "$BIN" client --port "$port" --quiet b1234
+    [[ $output == b1234b1234 ]]
+}
+
+@test "the server survives a client that resets the connection mid-message" {
+    needs_perl
+    start_server
+    run -0 perl "$RECIPE" reset "$PORT" 'half a mess'
+    wait_for_line "$SERVER_LOG" "$CLOSED"
+    grep -Eq 'recv\(fd [0-9]+\) -> -1 \(Connection reset by peer\)' "$SERVER_LOG" ||
+        grep -Eq 'recv\(fd [0-9]+\) -> 0: EOF after' "$SERVER_LOG"
+    run -0 client --quiet a1234
+    [[ $output == a1234a1234 ]]
+}
+
+@test "fork: close() in one holder sends nothing; EOF only when the last one closes" {
+    run -0 timeout 10 "$BIN" demo fork
+    output=$(sed -n '/^== close() on a socket/,/^== shutdown(SHUT_WR)/p' <<<"$output")
+    in_order '^\[parent\] fork\(\) -> child' \
+        '^\[parent\] close\(fd [0-9]+\) -> 0' \
+        '^\[peer\] poll\(fd [0-9]+, 200 ms\) -> 0: no data, no EOF' \
+        "^\[child\] send\(fd [0-9]+, 20 bytes\) -> 20" \
+        "^\[peer\] recv\(fd [0-9]+\) -> 20 bytes 'hello from the child'" \
+        '^\[child\] close\(fd [0-9]+\) -> 0' \
+        '^\[peer\] recv\(fd [0-9]+\) -> 0: EOF'
+    # No EOF before the child's close: exactly one, at the end.
+    [[ $(grep -c ') -> 0: EOF' <<<"$output") == 1 ]]
+}
+
+@test "fork: shutdown(SHUT_WR) ends sending for every holder; the peer sees EOF at once" {
+    run -0 timeout 10 "$BIN" demo fork
+    output=$(sed -n '/^== shutdown(SHUT_WR) on a socket/,/^== shutdown(SHUT_RDWR)/p' <<<"$output")
+    in_order '^\[parent\] fork\(\) -> child' \
+        '^\[parent\] shutdown\(fd [0-9]+, SHUT_WR\) -> 0' \
+        '^\[peer\] recv\(fd [0-9]+\) -> 0: EOF' \
+        '^\[child\] send\(fd [0-9]+, 20 bytes\) -> -1 \(Broken pipe\)' \
+        '^\[peer\] send\(fd [0-9]+, 16 bytes: to the child\) -> 16' \
+        "^\[child\] recv\(fd [0-9]+\) -> 16 bytes 'still listening\?'"
+    [[ $output != *'[child] close'* ]]
+}
+
+@test "fork: shutdown(SHUT_RDWR) ends reading too, even for the child blocked in recv()" {
+    run -0 timeout 10 "$BIN" demo fork
+    output=$(sed -n '/^== shutdown(SHUT_RDWR)/,$p' <<<"$output")
+    in_order '^\[child\] recv\(fd [0-9]+\) \.\.\. \(blocks' \
+        '^\[parent\] shutdown\(fd [0-9]+, SHUT_RDWR\) \.\.\.' \
+        '^\[child\] recv\(fd [0-9]+\) -> 0: reading is shut down, for me too' \
+        '^\[parent\] shutdown\(fd [0-9]+, SHUT_RDWR\) -> 0' \
+        '^\[peer\] recv\(fd [0-9]+\) -> 0: EOF'
+}
+
+@test "demo: the recipe's two runs, then close() vs shutdown(), then the shared socket" {
+    run -0 timeout 20 "$BIN" demo
+    in_order '^== markers that match' '^reply: a1234a1234$' \
+        '^== markers that don.t' '^reply: ERROR:no end!$' \
+        '^== close\(\) right after sending' '^reply: \(none: the client never read it\)$' \
+        '^== shutdown\(SHUT_WR\) instead' '^reply: a1234a1234$' \
+        '^== close\(\) on a socket a forked child' '^== shutdown\(SHUT_WR\) on a socket' \
+        '^== shutdown\(SHUT_RDWR\)'
+    run -0 timeout 10 "$BIN" demo close
+    in_order '^== close\(\) right after' '\[client\] close\(fd [0-9]+\) -> 0: gone before the reply' \
+        '^reply: \(none' '^== shutdown\(SHUT_WR\) instead' '^reply: a1234a1234$'
+}
+
+@test "bad usage: one line, status 2" {
+    run "$BIN" client --marker '' x
+    expect_usage_error
+    run "$BIN" client --close --no-shutdown x
+    expect_usage_error
+    run "$BIN" server --length-prefix --marker END
+    expect_usage_error
+    run "$BIN" client --timeout -1 x
+    expect_usage_error
+    run "$BIN" client one two
+    expect_usage_error
+    run "$BIN" demo nosuch
+    expect_usage_error
+    run "$BIN" server --recv-size 0
+    expect_usage_error
+}
