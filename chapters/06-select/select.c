@@ -142,6 +142,7 @@ struct client {
     char line[CHAT_LINE_MAX];       /* --chat: the start of a line not yet complete */
     size_t line_length;
     int eof;                        /* recv returned 0: the client sends no more */
+    int held_back;                  /* its buffer is full: not read until it drains */
     double last_heard;              /* sl_now() when it last moved a byte, for --idle */
 };
 
@@ -168,6 +169,21 @@ static void close_client(struct client *c, const char *why)
     listener_paused = 0;    /* a descriptor is free again */
 }
 
+/* Backpressure: a client whose buffer is full is not read from (see
+ * build_interest_sets) until it takes some of what it is owed. Says so when
+ * that starts and when it ends. */
+static void note_backpressure(struct client *c)
+{
+    int full = c->pending_length >= (size_t)opt.max_pending;
+    if (full && !c->held_back)
+        sl_narrate("fd %d: %zu bytes pending, the --max-pending bound: not reading from it "
+                   "until it reads", c->fd, c->pending_length);
+    else if (!full && c->held_back)
+        sl_narrate("fd %d: down to %zu bytes pending: reading from it again", c->fd,
+                   c->pending_length);
+    c->held_back = full;
+}
+
 /* Sends what is pending, as much as the socket takes now. A non-blocking send
  * may take only part of it, or nothing (EAGAIN): the rest waits until select
  * says the socket is writable. 0, or -1 once the client is closed. */
@@ -180,6 +196,7 @@ static int flush_pending(struct client *c)
         if (n == -1 && would_block(errno)) {
             sl_narrate("send(fd %d, %zu bytes) -> -1 (EAGAIN): its buffer is full, wait for "
                        "writable", c->fd, c->pending_length);
+            note_backpressure(c);
             return 0;
         }
         if (n == -1) {
@@ -195,6 +212,7 @@ static int flush_pending(struct client *c)
         c->last_heard = sl_now();
     }
     c->pending_start = 0;
+    note_backpressure(c);
     if (c->eof) {
         close_client(c, "it sent EOF and has all its replies");
         return -1;
@@ -361,7 +379,7 @@ static int handle_new_connection(int listener)
     c->fd = fd;
     memcpy(c->address, address, sizeof address);
     c->pending_start = c->pending_length = c->line_length = 0;
-    c->eof = 0;
+    c->eof = c->held_back = 0;
     c->last_heard = sl_now();
     client_count++;
     sl_narrate("accept(fd %d) -> fd %d from %s (%d clients)", listener, fd, address,
@@ -462,6 +480,8 @@ static void serve(int listener)
             return;     /* --once: listener closed, and the client has left */
         struct timeval timeout;
         struct timeval *wait = idle_timeout(&timeout);
+        /* Linux writes the time left into timeout: note what was asked first. */
+        double asked = wait ? (double)timeout.tv_sec + (double)timeout.tv_usec / 1e6 : 0;
         int ready = select(max_fd + 1, &readable, &writable, NULL, wait);
         if (ready == -1) {
             if (errno == EINTR)
@@ -470,8 +490,7 @@ static void serve(int listener)
         }
         if (wait != NULL)
             sl_narrate("select(up to fd %d: %d to read, %d to write, timeout %.2f s) -> %d",
-                       max_fd, watch_read, watch_write,
-                       (double)timeout.tv_sec + (double)timeout.tv_usec / 1e6, ready);
+                       max_fd, watch_read, watch_write, asked, ready);
         else
             sl_narrate("select(up to fd %d: %d to read, %d to write) -> %d", max_fd,
                        watch_read, watch_write, ready);
@@ -1008,6 +1027,7 @@ static int exit_status_of(pid_t pid)
 static pid_t start_demo_server(int *port, int quiet)
 {
     init_client_table();
+    sl_set_role("server");
     int listener = get_listener("127.0.0.1", 0, opt.backlog);
     char address[SL_ADDR_STRLEN];
     *port = atoi(strrchr(sl_local_address(listener, address), ':') + 1);
@@ -1116,7 +1136,7 @@ static int demo_deadlock(int port)
     pid_t naive = fork_or_fail();
     if (naive == 0) {
         sl_set_role("blocking client");
-        opt.stall = 1;
+        opt.stall = 0.5;
         int fd = connect_to_server("127.0.0.1", port);
         narrate_buffer_sizes(fd);
         run_stream(fd, total, 1);
