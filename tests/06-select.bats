@@ -96,7 +96,7 @@ server_memory_kb() {
     local before
     before=$(server_memory_kb VmRSS)
     # Sends 64M and reads nothing until it is all sent: it stalls (exit 3).
-    "$BIN" client --port "$PORT" --bytes 64M --blocking --stall 0.5 \
+    "$BIN" client --port "$PORT" --bytes 64M --blocking --stall 0.3 \
         >"$BATS_TEST_TMPDIR/hog.log" 2>&1 3>&- &
     local hog=$!
     STARTED_PIDS+=("$hog")

@@ -1097,9 +1097,9 @@ static int demo_two_clients(int port)
         sl_set_role("client A");
         int fd = connect_to_server("127.0.0.1", port);
         demo_echo(fd, "hello from A\n");
+        sl_narrate("staying connected while B comes and goes");
         if (write(a_served[1], &byte, 1) != 1)
             sl_fail_errno("write pipe");
-        sl_narrate("staying connected while B comes and goes");
         if (read(b_done[0], &byte, 1) != 1)
             sl_fail("B never finished");
         demo_echo(fd, "bye from A\n");
@@ -1136,7 +1136,7 @@ static int demo_deadlock(int port)
     pid_t naive = fork_or_fail();
     if (naive == 0) {
         sl_set_role("blocking client");
-        opt.stall = 0.5;
+        opt.stall = 0.3;
         int fd = connect_to_server("127.0.0.1", port);
         narrate_buffer_sizes(fd);
         run_stream(fd, total, 1);
