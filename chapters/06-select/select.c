@@ -391,7 +391,8 @@ static int handle_new_connection(int listener)
  * not so many that clients already connected wait too long. */
 static void accept_waiting_connections(int listener)
 {
-    for (int i = 0; i < 64 && !listener_paused; i++) {
+    int batch = opt.once ? 1 : 64;
+    for (int i = 0; i < batch && !listener_paused; i++) {
         if (handle_new_connection(listener) == -1)
             break;
     }
@@ -993,6 +994,8 @@ static void run_stream(int fd, long long total, int blocking)
 
 static int run_client(void)
 {
+    if (opt.blocking && opt.bytes < 0)
+        sl_usage_error("--blocking needs --bytes N");
     int fd = connect_to_server(opt.host, opt.port);
     narrate_buffer_sizes(fd);
     if (opt.bytes >= 0)

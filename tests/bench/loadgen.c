@@ -5,7 +5,8 @@
  * client do round trips: send --size bytes, read them back, check every byte.
  * A client that gets anything but its echo before its first round trip is
  * done (EOF, a reset, or the server's "server full" notice) counts as
- * refused; one that fails later counts as failed.
+ * refused; one that fails later counts as failed. Every connection stays
+ * open until all are done: the load is concurrent from start to end.
  *
  * Usage: loadgen --port N [--host ADDR] [--clients N] [--rounds N | --seconds S]
  *                [--size BYTES] [--server-pid PID]
@@ -251,8 +252,10 @@ int main(int argc, char **argv)
             struct client *c = &clients[i];
             int busy = c->state == SENDING || c->state == RECEIVING;
             /* Timed runs stop between rounds; counted runs after --rounds. */
+            /* A client that is done stays connected until every client is,
+             * so that all of them hold a descriptor in the server at once. */
             if (c->state == SENDING && ((timed && time_up) || (!timed && c->rounds >= rounds))) {
-                finish(c, DONE_OK);
+                c->state = DONE_OK;
                 busy = 0;
             }
             polls[i].fd = busy ? c->fd : -1;
@@ -284,7 +287,9 @@ int main(int argc, char **argv)
     size_t served = 0, refused = 0, told = 0, failed = 0;
     for (size_t i = 0; i < count; i++) {
         struct client *c = &clients[i];
-        if (c->fd != -1)
+        if (c->state == DONE_OK)
+            finish(c, DONE_OK);
+        else if (c->fd != -1)
             finish(c, FAILED);      /* stuck: no progress for 10 s */
         served += c->state == DONE_OK;
         refused += c->state == REFUSED;
