@@ -22,7 +22,8 @@ start_line_client() {
     INPUT_FD[$name]=$fd
     "$BIN" client --port "$PORT" "$@" <"$fifo" >"$BATS_TEST_TMPDIR/$name.log" 2>&1 3>&- {fd}>&- &
     STARTED_PIDS+=("$!")
-    wait_for_line "$BATS_TEST_TMPDIR/$name.log" 'SO_ERROR\) -> 0: connected' 5
+    [[ " $* " == *" --quiet "* ]] ||    # quiet: the caller waits on the server's log
+        wait_for_line "$BATS_TEST_TMPDIR/$name.log" 'SO_ERROR\) -> 0: connected' 5
 }
 
 say() {
@@ -99,6 +100,25 @@ server_memory_kb() {
     say b "hi a"
     wait_for_line "$BATS_TEST_TMPDIR/a.log" '^127\.0\.0\.1:[0-9]+: hi a$' 5
     ! grep -q 'hello room' "$BATS_TEST_TMPDIR/a.log"
+}
+
+@test "chat: a client that stops reading misses lines; the others get every one" {
+    start_server --chat --max-pending 4K
+    start_line_client stopped
+    start_line_client listener --quiet
+    wait_for_line "$SERVER_LOG" '\(2 clients\)' 5
+    kill -STOP "${STARTED_PIDS[-2]}"     # the first client reads nothing from now on
+    # 6000 numbered lines of 999 bytes: more than the stopped client's buffers
+    # hold (its SO_RCVBUF, the server's SO_SNDBUF for it, and 4K).
+    local lines="$BATS_TEST_TMPDIR/lines"
+    seq -f '%0998g' 6000 >"$lines"
+    run client --quiet <"$lines"
+    [[ $status -eq 0 ]]
+    local log="$BATS_TEST_TMPDIR/listener.log"
+    wait_for_line "$log" '^127\.0\.0\.1:[0-9]+: 0*6000$' 10
+    [[ $(grep -Ec '^127\.0\.0\.1:[0-9]+: [0-9]{998}$' "$log") -eq 6000 ]]
+    grep -Eq 'fd [0-9]+ has [0-9]+ bytes pending \(--max-pending 4096\): it misses this line' \
+        "$SERVER_LOG"
 }
 
 @test "backpressure: a client that never reads can't make the server hold more than --max-pending" {
