@@ -477,10 +477,15 @@ static void serve(int listener)
         int watch_read, watch_write;
         int max_fd = build_interest_sets(listener, &readable, &writable, &watch_read,
                                          &watch_write);
-        if (max_fd == -1)
+        if (listener == -1 && client_count == 0)
             return;     /* --once: listener closed, and the client has left */
         struct timeval timeout;
         struct timeval *wait = idle_timeout(&timeout);
+        if (listener_paused && wait == NULL) {
+            /* Descriptors can come free outside this loop too: retry each second. */
+            timeout = to_timeval(1);
+            wait = &timeout;
+        }
         /* Linux writes the time left into timeout: note what was asked first. */
         double asked = wait ? (double)timeout.tv_sec + (double)timeout.tv_usec / 1e6 : 0;
         int ready = select(max_fd + 1, &readable, &writable, NULL, wait);
@@ -489,6 +494,8 @@ static void serve(int listener)
                 continue;
             sl_fail_errno("select");
         }
+        if (ready == 0)
+            listener_paused = 0;
         if (wait != NULL)
             sl_narrate("select(up to fd %d: %d to read, %d to write, timeout %.2f s) -> %d",
                        max_fd, watch_read, watch_write, asked, ready);
