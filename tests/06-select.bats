@@ -218,7 +218,7 @@ server_memory_kb() {
     [[ $stderr == *"getsockopt(SO_SNDBUF) -> "*", getsockopt(SO_RCVBUF) -> "* ]]
     [[ ${stderr_lines[-1]} =~ ^06-select:\ stalled\ in\ send:.*sent\ [0-9]+\ of\ 67108864\ bytes,\ received\ 0$ ]]
     # It stalled once the buffers along the path were full: megabytes in, not at once.
-    ((${BASH_REMATCH[0]:+1})) && [[ ${stderr_lines[-1]} =~ sent\ ([0-9]+)\ of ]]
+    [[ ${stderr_lines[-1]} =~ sent\ ([0-9]+)\ of ]]
     ((BASH_REMATCH[1] >= 1048576 && BASH_REMATCH[1] < 67108864))
 
     run --separate-stderr client --bytes 64M --stall 2
