@@ -86,3 +86,4 @@ bench: all
 
 clean:
 	rm -rf bin
+	@$(MAKE) --no-print-directory -C tests/bench clean
