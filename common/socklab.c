@@ -567,3 +567,58 @@ int sl_connect_to_host(const char *host, int port, char *why, size_t why_size)
     freeaddrinfo(found);
     return fd;
 }
+
+int sl_listen_or_exit(const char *address, int port, int backlog)
+{
+    char why[256];
+    int listener = sl_open_listener(address, port, backlog, why, sizeof why);
+    if (listener == -1)
+        sl_fail("%s", why);
+    return listener;
+}
+
+int sl_accept_client(int listener)
+{
+    struct sockaddr_storage peer;
+    socklen_t peer_length = sizeof peer;
+    int client;
+    sl_narrate("accept(fd %d) ... (blocks until a client connects)", listener);
+    do {
+        peer_length = sizeof peer;
+        client = accept(listener, (struct sockaddr *)&peer, &peer_length);
+    } while (client == -1 && errno == EINTR);
+    if (client == -1) {
+        int saved = errno;
+        sl_narrate("accept(fd %d) -> -1 (%s)", listener, strerror(saved));
+        errno = saved;
+        return -1;
+    }
+    char text[SL_ADDR_STRLEN];
+    sl_narrate("accept(fd %d) -> fd %d from %s", listener, client,
+               sl_format_address((struct sockaddr *)&peer, peer_length, text));
+    return client;
+}
+
+int sl_send_all(int fd, const void *data, size_t length, const char *what)
+{
+    const char *bytes = data;
+    const char *separator = what ? ": " : "";
+    if (what == NULL)
+        what = "";
+    size_t sent = 0;
+    while (sent < length) {
+        ssize_t n = send(fd, bytes + sent, length - sent, 0);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1) {
+            int saved = errno;
+            sl_narrate("send(fd %d, %zu bytes%s%s) -> -1 (%s)", fd, length - sent, separator,
+                       what, strerror(saved));
+            errno = saved;
+            return -1;
+        }
+        sl_narrate("send(fd %d, %zu bytes%s%s) -> %zd", fd, length - sent, separator, what, n);
+        sent += (size_t)n;
+    }
+    return 0;
+}

@@ -137,6 +137,18 @@ _Noreturn void sl_usage_error(const char *format, ...)
  * (each narrated): the listening fd, or -1 with a reason in why. */
 int sl_open_listener(const char *address, int port, int backlog, char *why, size_t why_size);
 
+/* sl_open_listener, or exit 1 with its reason: the listening fd. */
+int sl_listen_or_exit(const char *address, int port, int backlog);
+
+/* accept(), narrated before it blocks and after it returns, retried on EINTR:
+ * the connected fd, or -1 with errno set. */
+int sl_accept_client(int listener);
+
+/* send() until all LENGTH bytes are gone, narrating each call (WHAT, if not
+ * NULL, names the bytes: "the payload"): 0, or -1 with errno set. Chapters 1
+ * and 2 write this loop out; it is their lesson. */
+int sl_send_all(int fd, const void *data, size_t length, const char *what);
+
 /* Resolves HOST with getaddrinfo and tries socket+connect on every address
  * (each narrated): the connected fd, or -1 with a reason in why. */
 int sl_connect_to_host(const char *host, int port, char *why, size_t why_size);

@@ -249,29 +249,13 @@ static int echo_messages(int client, char *buffer, size_t capacity, size_t msgle
     }
 }
 
-static int accept_client(int listener)
-{
-    struct sockaddr_storage peer;
-    socklen_t peer_length = sizeof peer;
-    sl_narrate("accept(fd %d) ... (blocks until a client connects)", listener);
-    int client = accept(listener, (struct sockaddr *)&peer, &peer_length);
-    if (client == -1) {
-        sl_narrate("accept(fd %d) -> -1 (%s)", listener, strerror(errno));
-        return -1;
-    }
-    char text[SL_ADDR_STRLEN];
-    sl_narrate("accept(fd %d) -> fd %d from %s", listener, client,
-               sl_format_address((struct sockaddr *)&peer, peer_length, text));
-    return client;
-}
-
 /* Serves clients one after another, COUNT of them (0: forever). A client that
  * breaks off mid-message costs only its own connection. */
 static void serve(int listener, int count, size_t msglen, size_t recv_size)
 {
     size_t capacity = msglen + recv_size;   /* at most sizeof server_buffer */
     for (int served = 0; count == 0 || served < count;) {
-        int client = accept_client(listener);
+        int client = sl_accept_client(listener);
         if (client == -1) {
             if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE)
                 continue;
@@ -284,20 +268,11 @@ static void serve(int listener, int count, size_t msglen, size_t recv_size)
     }
 }
 
-static int open_listener_or_fail(const char *address, int port)
-{
-    char why[256];
-    int listener = sl_open_listener(address, port, 8, why, sizeof why);
-    if (listener == -1)
-        sl_fail("%s", why);
-    if (sl_announce_listening(listener) == -1)
-        sl_fail_errno("getsockname");
-    return listener;
-}
-
 static int run_server(void)
 {
-    int listener = open_listener_or_fail(opt.bind_address, opt.port);
+    int listener = sl_listen_or_exit(opt.bind_address, opt.port, 8);
+    if (sl_announce_listening(listener) == -1)
+        sl_fail_errno("getsockname");
     size_t recv_size = opt.recv_size > 0 ? (size_t)opt.recv_size : SERVER_RECV_SIZE;
     serve(listener, opt.once ? 1 : 0, (size_t)opt.msglen, recv_size);
     close(listener);
@@ -463,7 +438,9 @@ static int run_demo(void)
     if (pipe(both_sent) == -1)
         sl_fail_errno("pipe");
     sl_set_role("server");
-    int listener = open_listener_or_fail("127.0.0.1", 0);
+    int listener = sl_listen_or_exit("127.0.0.1", 0, 8);
+    if (sl_announce_listening(listener) == -1)
+        sl_fail_errno("getsockname");
     char address[SL_ADDR_STRLEN];
     int port = atoi(strrchr(sl_local_address(listener, address), ':') + 1);
 

@@ -497,27 +497,12 @@ static void finish_connection(int fd)
         sl_narrate("dropped %zu bytes the request did not use", dropped);
 }
 
-static int accept_client(int listener)
-{
-    struct sockaddr_storage peer;
-    socklen_t peer_length = sizeof peer;
-    int client = accept(listener, (struct sockaddr *)&peer, &peer_length);
-    if (client == -1) {
-        sl_narrate("accept(fd %d) -> -1 (%s)", listener, strerror(errno));
-        return -1;
-    }
-    char text[SL_ADDR_STRLEN];
-    sl_narrate("accept(fd %d) -> fd %d from %s", listener, client,
-               sl_format_address((struct sockaddr *)&peer, peer_length, text));
-    return client;
-}
-
 /* Serves COUNT clients (0: forever), one request each. A client that sends
  * nonsense gets an error reply and is closed; the next one is served. */
 static void serve(int listener, int count, int text)
 {
     for (int served = 0; count == 0 || served < count;) {
-        int client = accept_client(listener);
+        int client = sl_accept_client(listener);
         if (client == -1) {
             if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE)
                 continue;
@@ -534,18 +519,9 @@ static void serve(int listener, int count, int text)
     }
 }
 
-static int open_listener_or_fail(const char *address, int port)
-{
-    char why[256];
-    int listener = sl_open_listener(address, port, 8, why, sizeof why);
-    if (listener == -1)
-        sl_fail("%s", why);
-    return listener;
-}
-
 static int run_server(void)
 {
-    int listener = open_listener_or_fail(opt.bind_address, opt.port);
+    int listener = sl_listen_or_exit(opt.bind_address, opt.port, 8);
     if (sl_announce_listening(listener) == -1)
         sl_fail_errno("getsockname");
     sl_narrate("serving the %s sum protocol, one request per connection",
@@ -952,8 +928,8 @@ static int run_demo(void)
     const struct encoding wrong_all = { 0, 1, 1 }, wrong_numbers = { 0, 0, 1 };
 
     sl_set_role("demo");
-    int text_listener = open_listener_or_fail("127.0.0.1", 0);
-    int binary_listener = open_listener_or_fail("127.0.0.1", 0);
+    int text_listener = sl_listen_or_exit("127.0.0.1", 0, 8);
+    int binary_listener = sl_listen_or_exit("127.0.0.1", 0, 8);
     pid_t text_server = start_demo_server(text_listener, 1, 1);
     pid_t binary_server = start_demo_server(binary_listener, 3, 0);
     int text_port = listening_port(text_listener), binary_port = listening_port(binary_listener);

@@ -445,30 +445,11 @@ close_it:
     free(req.data);
 }
 
-static int accept_client(int listener)
-{
-    struct sockaddr_storage peer;
-    socklen_t peer_length = sizeof peer;
-    sl_narrate("accept(fd %d) ...", listener);
-    int client;
-    do {
-        client = accept(listener, (struct sockaddr *)&peer, &peer_length);
-    } while (client == -1 && errno == EINTR);
-    if (client == -1) {
-        sl_narrate("accept(fd %d) -> -1 (%s)", listener, strerror(errno));
-        return -1;
-    }
-    char text[SL_ADDR_STRLEN];
-    sl_narrate("accept(fd %d) -> fd %d from %s", listener, client,
-               sl_format_address((struct sockaddr *)&peer, peer_length, text));
-    return client;
-}
-
 /* Serves COUNT clients one after another (0: forever). */
 static void serve(int listener, int count, const struct server_settings *s)
 {
     for (int served = 0; count == 0 || served < count;) {
-        int client = accept_client(listener);
+        int client = sl_accept_client(listener);
         if (client == -1) {
             if (errno == ECONNABORTED || errno == EMFILE || errno == ENFILE)
                 continue;
@@ -477,17 +458,6 @@ static void serve(int listener, int count, const struct server_settings *s)
         serve_client(client, s);
         served++;
     }
-}
-
-static int open_listener_or_fail(const char *address, int port)
-{
-    char why[256];
-    int listener = sl_open_listener(address, port, 8, why, sizeof why);
-    if (listener == -1)
-        sl_fail("%s", why);
-    if (sl_announce_listening(listener) == -1)
-        sl_fail_errno("getsockname");
-    return listener;
 }
 
 /* ---- the client ------------------------------------------------------------ */
@@ -723,7 +693,9 @@ static struct server_settings server_settings_from_options(void)
 static int run_server(void)
 {
     struct server_settings s = server_settings_from_options();
-    int listener = open_listener_or_fail(opt.bind_address, opt.port);
+    int listener = sl_listen_or_exit(opt.bind_address, opt.port, 8);
+    if (sl_announce_listening(listener) == -1)
+        sl_fail_errno("getsockname");
     serve(listener, opt.once ? 1 : 0, &s);
     close(listener);
     return SL_EXIT_OK;
@@ -760,7 +732,9 @@ static void heading(const char *text)
 static pid_t start_demo_server(int count, int *port)
 {
     sl_set_role("server");
-    int listener = open_listener_or_fail("127.0.0.1", 0);
+    int listener = sl_listen_or_exit("127.0.0.1", 0, 8);
+    if (sl_announce_listening(listener) == -1)
+        sl_fail_errno("getsockname");
     char address[SL_ADDR_STRLEN];
     *port = atoi(strrchr(sl_local_address(listener, address), ':') + 1);
     pid_t pid = fork_or_fail();
@@ -1002,7 +976,9 @@ static void demo_shared_shutdown_both(int listener, int port)
 static int demo_fork(void)
 {
     sl_set_role("peer");
-    int listener = open_listener_or_fail("127.0.0.1", 0);
+    int listener = sl_listen_or_exit("127.0.0.1", 0, 8);
+    if (sl_announce_listening(listener) == -1)
+        sl_fail_errno("getsockname");
     char address[SL_ADDR_STRLEN];
     int port = atoi(strrchr(sl_local_address(listener, address), ':') + 1);
     demo_shared_close(listener, port);
