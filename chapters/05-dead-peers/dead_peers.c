@@ -864,7 +864,7 @@ static int demo_crash(void)
 
 #define REMEDIES 5
 static const char *const remedy_labels[REMEDIES] = {
-    "(no remedy)", "--timeout 1", "--keepalive 1,1,2", "--user-timeout 1000", "--heartbeat 1"
+    "(no remedy)", "--timeout 1", "--keepalive 1,1,2", "--user-timeout 1000", "--heartbeat 0.8"
 };
 
 /* Starts a silent server and a client for each remedy. VANISH: the
