@@ -454,9 +454,10 @@ static const char *kernel_remedy(void)
 
 /* After EOF: is the peer's process gone, or did it only close its side?
  * Sending finds out. The first send is accepted by our kernel and goes out;
- * the peer's kernel, which has no socket for it any more, answers with a
- * reset (RST). The next send reports it, and after a reset every send
- * fails. A program that does not ignore SIGPIPE dies on that send. */
+ * the peer's kernel, with no program left to read it, answers with a reset
+ * (RST). The next send reports it (Linux says EPIPE, having seen the FIN
+ * first), and so does every send after it. A program that does not ignore
+ * SIGPIPE dies on that send. */
 static void probe_dead_peer(int fd)
 {
     sl_narrate("sending anyway, to see what answers");
@@ -1074,6 +1075,9 @@ int main(int argc, char **argv)
         sl_usage_error("--behave: '%s' is not one of answer, silent, exit, deaf", opt.behave);
     if (opt.keepalive != NULL)
         parse_keepalive(opt.keepalive);
+    /* The answer, "answer: " and the request, must fit in one line. */
+    if (strlen(opt.message) > 200 || strchr(opt.message, '\n') != NULL)
+        sl_usage_error("--message: at most 200 bytes, on one line");
 #if !defined(TCP_USER_TIMEOUT)
     if (opt.user_timeout > 0)
         sl_usage_error("--user-timeout: this system has no TCP_USER_TIMEOUT (it is Linux-only)");
