@@ -111,7 +111,7 @@ raw_exchange() {
     [[ $(wire_bytes '<') == "00 ff ff ff ff ff ff ff ff" ]]
     [[ ${lines[-1]} == -1 ]]
     # and the narration counts the same bytes each way
-    [[ $stderr == *"send(fd "*", 20 bytes) -> 20 (20/20)"* ]]
+    [[ $stderr == *"send(fd "*", 20 bytes) -> 20"* ]]
     [[ $stderr == *"reply: status 0, sum ff ff ff ff ff ff ff ff -> -1 (9 bytes)"* ]]
 }
 

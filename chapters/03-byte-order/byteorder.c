@@ -215,26 +215,6 @@ static int run_show(int argc, char **argv)
 
 /* ---- moving bytes ------------------------------------------------------------ */
 
-/* send() until all LENGTH bytes are gone: 0, or -1 with errno set. */
-static int send_all(int fd, const void *data, size_t length)
-{
-    const unsigned char *bytes = data;
-    size_t sent = 0;
-    while (sent < length) {
-        size_t want = length - sent;
-        ssize_t n = send(fd, bytes + sent, want, 0);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n == -1) {
-            sl_narrate("send(fd %d) -> -1 (%s)", fd, strerror(errno));
-            return -1;
-        }
-        sent += (size_t)n;
-        sl_narrate("send(fd %d, %zu bytes) -> %zd (%zu/%zu)", fd, want, n, sent, length);
-    }
-    return 0;
-}
-
 /* recv() until LENGTH bytes arrived: LENGTH, fewer if the peer closed its
  * side first, or -1 with errno set. Binary fields have fixed sizes, so the
  * reader knows how much to wait for; one recv() may return part of it. */
@@ -272,7 +252,7 @@ static void reply_binary_error(int fd, enum sum_status status, const char *forma
     va_end(ap);
     size_t length = sum_encode_error_reply(reply, status, message);
     sl_narrate("reply: status %d, %zu bytes of text: %s", (int)status, length - 2, message);
-    send_all(fd, reply, length);
+    sl_send_all(fd, reply, length, NULL);
 }
 
 /* Reads one binary request and answers it. Each number is added as it
@@ -323,7 +303,7 @@ static void serve_binary_request(int fd)
     unsigned char reply[SUM_REPLY_OK_SIZE];
     size_t length = sum_encode_ok_reply(reply, sum);
     sl_narrate("reply: status 0, sum %" PRId64 " as %s", sum, hex_bytes(reply + 1, 8, hex));
-    send_all(fd, reply, length);
+    sl_send_all(fd, reply, length, NULL);
 }
 
 /* ---- the server: text -------------------------------------------------------- */
@@ -398,7 +378,7 @@ static void reply_text_error(int fd, const char *format, ...)
     size_t used = strlen(line);
     char reply[sizeof line + 8];
     snprintf(reply, sizeof reply, "error: %s\n", line);
-    send_all(fd, reply, used + 8);
+    sl_send_all(fd, reply, used + 8, NULL);
 }
 
 /* Reads decimal lines up to an empty one and answers with the sum's line. */
@@ -458,7 +438,7 @@ static void serve_text_request(int fd)
     char reply[32];
     int length = snprintf(reply, sizeof reply, "%" PRId64 "\n", sum);
     sl_narrate("reply: \"%" PRId64 "\\n\" (%d bytes)", sum, length);
-    send_all(fd, reply, (size_t)length);
+    sl_send_all(fd, reply, (size_t)length, NULL);
 }
 
 /* ---- the server: connections ------------------------------------------------- */
@@ -758,7 +738,7 @@ static struct outcome exchange(const char *host, int port, const struct numbers 
     size_t to_send = request.length;
     if (stop_after >= 0 && (size_t)stop_after < to_send)
         to_send = (size_t)stop_after;
-    if (send_all(fd, request.bytes, to_send) == -1)
+    if (sl_send_all(fd, request.bytes, to_send, NULL) == -1)
         sl_fail_errno("send");
     result.sent = to_send;
     if (opt.hexdump)

@@ -148,29 +148,6 @@ static size_t smaller(size_t a, size_t b)
     return a < b ? a : b;
 }
 
-/* send() until all LENGTH bytes are gone, narrating each call; WHAT names the
- * bytes ("the payload"). 0, or -1 with errno set. */
-static int send_all(int fd, const void *data, size_t length, const char *what)
-{
-    const char *bytes = data;
-    size_t sent = 0;
-    while (sent < length) {
-        ssize_t n = send(fd, bytes + sent, length - sent, 0);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n == -1) {
-            int saved = errno;
-            sl_narrate("send(fd %d, %zu bytes: %s) -> -1 (%s)", fd, length - sent, what,
-                       strerror(saved));
-            errno = saved;
-            return -1;
-        }
-        sl_narrate("send(fd %d, %zu bytes: %s) -> %zd", fd, length - sent, what, n);
-        sent += (size_t)n;
-    }
-    return 0;
-}
-
 /* Waits until FD is readable or DEADLINE (sl_now() seconds; 0: none) passes:
  * 1 readable (or EOF, or an error to collect with recv), 0 timed out, -1 error. */
 static int wait_readable(int fd, double deadline)
@@ -333,14 +310,14 @@ static int send_frame_header(int fd, size_t length)
 {
     unsigned char header[FRAME_HEADER_SIZE];
     frame_put_header(header, (uint32_t)length);
-    return send_all(fd, header, sizeof header, "the length");
+    return sl_send_all(fd, header, sizeof header, "the length");
 }
 
 static int send_error_reply(int fd, const struct server_settings *s, const char *text)
 {
     if (s->length_prefix && send_frame_header(fd, strlen(text)) == -1)
         return -1;
-    return send_all(fd, text, strlen(text), "the error");
+    return sl_send_all(fd, text, strlen(text), "the error");
 }
 
 /* The payload twice, as two send()s. To a client that has gone away, the
@@ -353,9 +330,9 @@ static int send_payload_twice(int fd, const struct server_settings *s, const str
         sl_narrate("the payload is empty, and so is the reply");
         return 0;
     }
-    if (send_all(fd, req->payload, req->payload_length, "the payload") == -1)
+    if (sl_send_all(fd, req->payload, req->payload_length, "the payload") == -1)
         return -1;
-    return send_all(fd, req->payload, req->payload_length, "the payload again");
+    return sl_send_all(fd, req->payload, req->payload_length, "the payload again");
 }
 
 /* After our reply and shutdown(SHUT_WR), reads (and counts) whatever the client
@@ -572,12 +549,12 @@ static int run_exchange(const struct client_settings *c)
     if (c->length_prefix) {
         unsigned char header[FRAME_HEADER_SIZE];
         frame_put_header(header, (uint32_t)c->payload_length);
-        if (send_all(fd, header, sizeof header, "the length") == -1)
+        if (sl_send_all(fd, header, sizeof header, "the length") == -1)
             sl_fail_errno("send");
     }
-    if (send_all(fd, c->payload, c->payload_length, "the payload") == -1)
+    if (sl_send_all(fd, c->payload, c->payload_length, "the payload") == -1)
         sl_fail_errno("send");
-    if (!c->length_prefix && send_all(fd, c->marker, c->marker_length, "the marker") == -1)
+    if (!c->length_prefix && sl_send_all(fd, c->marker, c->marker_length, "the marker") == -1)
         sl_fail_errno("send");
 
     switch (c->finish) {
@@ -946,7 +923,7 @@ static void demo_shared_shutdown(int listener, int port)
     peer_looks(peer);
     tell_child(&child, 's');
     sl_set_role("peer");
-    if (send_all(peer, "still listening?", 16, "to the child") == -1)
+    if (sl_send_all(peer, "still listening?", 16, "to the child") == -1)
         sl_fail_errno("send");
     tell_child(&child, 'r');
     end_sharing(&child, fd, peer);

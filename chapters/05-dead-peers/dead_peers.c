@@ -130,24 +130,6 @@ static const struct sl_program program = {
 
 /* ---- lines: the little protocol both sides speak -------------------------- */
 
-/* send() until all LENGTH bytes are gone: 0, or -1 with errno set. */
-static int send_all(int fd, const char *data, size_t length)
-{
-    size_t sent = 0;
-    while (sent < length) {
-        ssize_t n = send(fd, data + sent, length - sent, 0);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n == -1) {
-            sl_narrate("send(fd %d) -> -1 (%s)", fd, strerror(errno));
-            return -1;
-        }
-        sl_narrate("send(fd %d, %zu bytes) -> %zd", fd, length - sent, n);
-        sent += (size_t)n;
-    }
-    return 0;
-}
-
 static int send_line(int fd, const char *text)
 {
     char line[LINE_MAX_BYTES + 2];
@@ -156,7 +138,7 @@ static int send_line(int fd, const char *text)
         errno = EMSGSIZE;
         return -1;
     }
-    return send_all(fd, line, (size_t)length);
+    return sl_send_all(fd, line, (size_t)length, NULL);
 }
 
 /* Bytes received but not yet cut into lines. */
@@ -301,19 +283,12 @@ static void serve_client(int fd)
     }
 }
 
+/* Accepts the next client and tells the demo (if any) that it did. */
 static int accept_client(int listener)
 {
-    struct sockaddr_storage peer;
-    socklen_t peer_length = sizeof peer;
-    int fd = accept(listener, (struct sockaddr *)&peer, &peer_length);
-    if (fd == -1) {
-        sl_narrate("accept(fd %d) -> -1 (%s)", listener, strerror(errno));
-        return -1;
-    }
-    char text[SL_ADDR_STRLEN];
-    sl_narrate("accept(fd %d) -> fd %d from %s", listener, fd,
-               sl_format_address((struct sockaddr *)&peer, peer_length, text));
-    report_to_demo('a');
+    int fd = sl_accept_client(listener);
+    if (fd != -1)
+        report_to_demo('a');
     return fd;
 }
 
@@ -334,15 +309,6 @@ static void serve(int listener)
         sl_narrate("close(fd %d)", fd);
         served++;
     }
-}
-
-static int open_listener(const char *address, int port)
-{
-    char why[256];
-    int listener = sl_open_listener(address, port, 8, why, sizeof why);
-    if (listener == -1)
-        sl_fail("%s", why);
-    return listener;
 }
 
 static int run_server(int listener)
@@ -651,7 +617,7 @@ static int start_server(struct pair *p, const char *behave)
     if (pipe(report) == -1)
         sl_fail_errno("pipe");
     sl_set_role("server");
-    int listener = open_listener("127.0.0.1", 0);
+    int listener = sl_listen_or_exit("127.0.0.1", 0, 8);
     char address[SL_ADDR_STRLEN];
     int port = atoi(strrchr(sl_local_address(listener, address), ':') + 1);
     sl_set_role("demo");
@@ -1089,7 +1055,7 @@ int main(int argc, char **argv)
         signal(SIGPIPE, SIG_IGN);
 
     if (strcmp(args.role, "server") == 0)
-        return run_server(open_listener(opt.bind_address, opt.port));
+        return run_server(sl_listen_or_exit(opt.bind_address, opt.port, 8));
     if (strcmp(args.role, "client") == 0)
         return run_client();
     return run_demo(args.argc > 0 ? args.argv[0] : NULL);
