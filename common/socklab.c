@@ -504,6 +504,7 @@ static int prepare_listener(int fd, const struct addrinfo *ai, int backlog, char
         note_failure("setsockopt SO_REUSEADDR", why, why_size);
         return -1;
     }
+    sl_narrate("setsockopt(SO_REUSEADDR, 1) -> 0");
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
         note_failure("bind", why, why_size);
         return -1;

@@ -100,9 +100,9 @@ static int open_listener(const char *address, int port, int backlog, int reuse_a
         }
         sl_narrate("socket(%s, SOCK_STREAM) -> fd %d", family_name(ai->ai_family), listener);
 
-        /* Connections this port served before may linger in TIME_WAIT for a
-         * minute or two after the server stops. Without SO_REUSEADDR the kernel
-         * refuses to bind the port again until they are gone. */
+        /* Connections this port served before may linger (FIN_WAIT_2, then
+         * TIME_WAIT: about a minute on Linux) after the server stops. Without
+         * SO_REUSEADDR the kernel refuses to bind the port until they are gone. */
         int on = 1;
         if (reuse_address) {
             if (setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == -1) {

@@ -143,7 +143,7 @@ struct client {
     size_t line_length;
     int eof;                        /* recv returned 0: the client sends no more */
     int held_back;                  /* its buffer is full: not read until it drains */
-    double last_heard;              /* sl_now() when it last moved a byte, for --idle */
+    double last_heard;              /* sl_now() when it last sent us a byte, for --idle */
 };
 
 /* Indexed by descriptor. select() can't watch a descriptor at or over
@@ -209,7 +209,6 @@ static int flush_pending(struct client *c)
         sl_narrate("send(fd %d, %zu bytes) -> %zd", c->fd, c->pending_length, n);
         c->pending_start += (size_t)n;
         c->pending_length -= (size_t)n;
-        c->last_heard = sl_now();
     }
     c->pending_start = 0;
     note_backpressure(c);
@@ -333,6 +332,12 @@ static void refuse_connection(int fd, const char *address)
     /* Non-blocking (set by the caller), so a full buffer can't stall us here. */
     if (send(fd, notice, sizeof notice - 1, 0) == -1)
         sl_narrate("send(fd %d) -> -1 (%s)", fd, strerror(errno));
+    /* Closing a socket with unread bytes makes the kernel answer with a reset,
+     * which can destroy the notice before the client reads it: read (and drop)
+     * what the client already sent. Bounded, as a client could keep sending. */
+    char discard[4096];
+    for (int i = 0; i < 16 && recv(fd, discard, sizeof discard, 0) > 0; i++)
+        continue;
     close(fd);
     sl_narrate("close(fd %d): refused", fd);
 }
