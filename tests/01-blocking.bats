@@ -117,6 +117,46 @@ serve_and_kill_with_client_connected() {
     [[ $status -eq 0 && $output == again ]]
 }
 
+@test "restart: a server whose client left first restarts even without SO_REUSEADDR" {
+    start_server --once
+    run client --quiet --message bye     # the client closes first: TIME_WAIT is on its port
+    [[ $output == bye ]]
+    wait "$SERVER_PID"
+    start_server --port "$PORT" --no-reuseaddr
+}
+
+# In a private network namespace, give the machine a second address besides
+# 127.0.0.1 (192.0.2.1, from the range reserved for documentation) and see
+# which servers a client reaches there. Prints "refused" or the echo, for
+# a server bound to $1.
+reach_other_address() {
+    ip link set lo up
+    ip addr add 192.0.2.1/32 dev lo
+    "$BIN" server --bind "$1" --port 0 --once --quiet >"$BATS_TEST_TMPDIR/ns-server.log" 2>&1 </dev/null &
+    local server=$! i
+    for ((i = 0; i < 250; i++)); do
+        grep -q '^listening on ' "$BATS_TEST_TMPDIR/ns-server.log" && break
+        sleep 0.02
+    done
+    local port
+    port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$BATS_TEST_TMPDIR/ns-server.log")
+    if ! timeout 5 "$BIN" client --host 192.0.2.1 --port "$port" --quiet --message reached 2>&1; then
+        kill "$server"
+    fi
+    wait "$server" 2>/dev/null || true
+}
+
+@test "loopback vs all interfaces: only a server on 0.0.0.0 answers at the machine's other address" {
+    unshare -rn true 2>/dev/null || skip "unprivileged network namespaces are not allowed here"
+    PATH=$PATH:/sbin:/usr/sbin command -v ip >/dev/null || skip "no ip(8) to add an address"
+    local script
+    script="$(declare -f reach_other_address); BIN='$BIN' BATS_TEST_TMPDIR='$BATS_TEST_TMPDIR'"
+    run env PATH="$PATH:/sbin:/usr/sbin" unshare -rn bash -c "$script; reach_other_address 127.0.0.1"
+    [[ $output == "01-blocking: connect: Connection refused" ]]
+    run env PATH="$PATH:/sbin:/usr/sbin" unshare -rn bash -c "$script; reach_other_address 0.0.0.0"
+    [[ $output == "reached" ]]
+}
+
 @test "--once: the server exits 0 after its one client" {
     start_server --once
     run client --quiet --message bye

@@ -546,7 +546,6 @@ static int run_client(void)
     int fd = sl_connect_to_host(opt.host, opt.port, why, sizeof why);
     if (fd == -1)
         sl_fail("%s", why);
-    last_sign_of_life = sl_now();
     if (opt.keepalive != NULL)
         enable_keepalive(fd);
     if (opt.user_timeout > 0)
@@ -556,6 +555,9 @@ static int run_client(void)
         if (read(demo_go_fd, &go, 1) != 1)
             sl_fail("the demo never said go");
     }
+    /* The handshake just now was the peer's last sign of life (in the demo,
+     * the wait for the go above does not count: it is the demo's, not TCP's). */
+    last_sign_of_life = sl_now();
     if (send_line(fd, opt.message) == -1)
         sl_fail_errno("send");
     wait_for_answer(fd);
@@ -837,7 +839,9 @@ static const char *const remedy_labels[REMEDIES] = {
 /* Starts a silent server and a client for each remedy. VANISH: the
  * user-timeout client waits for a go after connecting, so that its request
  * leaves after the host vanished (a user timeout needs unacknowledged data;
- * keepalive, on the contrary, only probes a connection with nothing in flight). */
+ * keepalive, on the contrary, only probes a connection with nothing in flight).
+ * The timeout client waits for the go too, so that its deadline counts from
+ * the moment the host vanished, not from however long the setup took. */
 static void start_remedy_pairs(struct pair *pairs, int vanish)
 {
     for (int i = 0; i < REMEDIES; i++) {
@@ -846,7 +850,7 @@ static void start_remedy_pairs(struct pair *pairs, int vanish)
         p->label = remedy_labels[i];
         p->go = -1;
         choose_remedy(p->label);
-        int late_request = vanish && opt.user_timeout > 0;
+        int late_request = vanish && (opt.user_timeout > 0 || opt.timeout > 0);
         start_client(p, start_server(p, "silent"), late_request);
         await_report(p, late_request ? 'a' : 'r');
     }
