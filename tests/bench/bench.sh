@@ -1,0 +1,304 @@
+#!/usr/bin/env bash
+# bench.sh: what chapters 2 and 6 teach about cost, measured on this machine.
+#
+# Two tables, in Markdown, on stdout (progress on stderr):
+#
+#   fixed-length   chapter 2's client and server echoing data with every
+#                  send() and recv() limited to 1, 16, 256, 4096 or 65536
+#                  bytes: MiB/s, the time 64 MiB takes, and the system calls
+#                  per MiB (counted from the programs' own narration, one line
+#                  per send() or recv(), on a smaller transfer, since
+#                  narrating costs time).
+#   concurrency    chapter 1's iterative blocking server, chapter 6's select()
+#                  server and a minimal epoll server (the yardstick, Linux
+#                  only) under 1, 10, 100 and 1000 concurrent clients doing
+#                  32-byte echo round trips (tests/bench/loadgen, --leave):
+#                  round trips per second, p50 / p99 / worst latency, and
+#                  the server's CPU time per round trip (from /proc, Linux
+#                  only; elsewhere the column says n/a).
+#
+# Every figure is the median of --runs runs (default 5). Each run is sized to
+# take a fraction of a second here, so the whole thing stays well under two
+# minutes on two cores: the fixed-length runs move as many MiB as fit in about
+# half a second (up to 64 MiB), and say how many.
+#
+# Usage: tests/bench/bench.sh [--quick] [--runs N] [--out FILE] [fixed-length|concurrency|all]
+#   --quick    a tiny configuration for the tests: small transfers, 1 and 10 clients
+#   --out F    also write the tables to F (make bench: bench-results.md at the top)
+# Needs bin/01-blocking, bin/02-fixed-length, bin/06-select (`make`) and
+# tests/bench/loadgen (`make -C tests/bench`). Exit status: 0, or 1 when a run
+# failed (a client error, a byte that came back wrong, a count that is off).
+# See also: tests/bench/loadgen.c, tests/bench.bats, chapters/02-fixed-length/README.md,
+#           chapters/06-select/README.md.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+bin=$root/bin
+loadgen=$here/loadgen
+
+quick=0 runs=5 out= what=all
+while (($#)); do
+    case $1 in
+        --quick) quick=1; runs=3 ;;
+        --runs) runs=${2:?--runs N}; shift ;;
+        --out) out=${2:?--out FILE}; shift ;;
+        fixed-length | concurrency | all) what=$1 ;;
+        -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) echo "bench.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+[[ $runs =~ ^[1-9][0-9]?$ ]] || { echo "bench.sh: --runs: 1 to 99" >&2; exit 2; }
+
+for program in 01-blocking 02-fixed-length 06-select; do
+    [[ -x $bin/$program ]] || { echo "bench.sh: no $bin/$program: run make first" >&2; exit 1; }
+done
+[[ -x $loadgen ]] || { echo "bench.sh: no $loadgen: run make -C tests/bench" >&2; exit 1; }
+
+work=$(mktemp -d)
+results=$work/results.md
+server_pid=
+cleanup() {
+    if [[ -n $server_pid ]]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'say "bench.sh: line $LINENO: a command failed"' ERR
+
+say() { printf '%s\n' "$*" >&2; }
+emit() { printf '%s\n' "$*" | tee -a "$results"; }
+fail() { say "bench.sh: $*"; exit 1; }
+
+# median VALUE...: the middle value (the lower middle of an even count).
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+# start_server LOG COMMAND...: starts a server, waits for its ready line (at
+# most 5 s, failing early if it died) and sets server_pid and port.
+start_server() {
+    local log=$1
+    shift
+    rm -f "$log"    # so the loop below can't read the last server's ready line
+    "$@" >"$log" 2>&1 &
+    server_pid=$!
+    local tries=0
+    until grep -q '^listening on ' "$log" 2>/dev/null; do
+        kill -0 "$server_pid" 2>/dev/null || fail "server died: $(cat "$log")"
+        ((++tries < 500)) || fail "no ready line from $*"
+        sleep 0.01
+    done
+    port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$log")
+}
+
+stop_server() {
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=
+}
+
+machine() {
+    local cpu=
+    [[ -r /proc/cpuinfo ]] && cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+    [[ -z $cpu ]] && cpu=$(sysctl -n machdep.cpu.brand_string 2>/dev/null || true)
+    local cores
+    cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?')
+    echo "$(uname -srm), $cores cores${cpu:+, $cpu}"
+}
+
+# ---- chapter 2: the price of small reads and writes -------------------------
+
+MIB=1048576
+
+# fixed_length_run SIZE BYTES QUIET: one client moving BYTES through a fresh
+# chapter 2 server, every send() and recv() at most SIZE bytes on both sides.
+# Messages are 1 MiB (the largest chapter 2 allows), or the whole transfer
+# when it is smaller: the client sends one, reads its echo, sends the next.
+# Sets run_seconds to the seconds the client took; with QUIET=0 the narration is kept in
+# $work/server.err and $work/client.err, for counting.
+fixed_length_run() {
+    local size=$1 bytes=$2 quiet=$3 msglen=$MIB
+    ((bytes < MIB)) && msglen=$bytes
+    local messages=$((bytes / msglen)) flags=()
+    ((quiet)) && flags=(--quiet)
+    head -c "$messages" /dev/zero | tr '\0' '\n' >"$work/input"
+    start_server "$work/server.err" "$bin/02-fixed-length" server --port 0 --once \
+        --msglen "$msglen" --recv-size "$size" --chunk "$size" "${flags[@]}"
+    local status=0
+    run_seconds=$( { TIMEFORMAT=%3R; time timeout 60 "$bin/02-fixed-length" client --port "$port" \
+        --msglen "$msglen" --recv-size "$size" --chunk "$size" "${flags[@]}" \
+        <"$work/input" >"$work/client.out" 2>"$work/client.err"; } 2>&1 ) || status=$?
+    ((status == 0)) || kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" || status=$?
+    server_pid=
+    ((status == 0)) || fail "chapter 2 client or server failed (size $size, $bytes bytes): $(tail -3 "$work/client.err")"
+    local echoed
+    echoed=$(wc -l <"$work/client.out")
+    ((echoed == messages)) || fail "chapter 2: $echoed of $messages echoes came back (size $size)"
+}
+
+# The bytes a run moves: as many as take about TARGET seconds at the rate the
+# pilot run showed, in whole MiB past 1 MiB, at most 64 MiB.
+transfer_for() {
+    local pilot_bytes=$1 pilot_seconds=$2 target=$3 cap=$4
+    awk -v b="$pilot_bytes" -v s="$pilot_seconds" -v t="$target" -v cap="$cap" -v mib=$MIB 'BEGIN {
+        want = (s > 0) ? b / s * t : cap
+        if (want > cap) want = cap
+        if (want < b) want = b
+        if (want >= mib) want = int(want / mib) * mib
+        else { p = 16384; while (p * 2 <= want) p *= 2; want = p }
+        printf "%d\n", want
+    }'
+}
+
+fixed_length_table() {
+    local sizes=(1 16 256 4096 65536) target=0.5 cap=$((64 * MIB))
+    ((quick)) && { sizes=(1 256 65536); target=0.05; cap=$MIB; }
+    emit ""
+    emit "### Chapter 2: the price of small reads and writes"
+    emit ""
+    emit "bin/02-fixed-length client and server on loopback, echoing 1 MiB messages (smaller when the"
+    emit "whole transfer is): every send() and every recv() on both sides at most SIZE bytes"
+    emit "(--chunk SIZE --recv-size SIZE), narration off while timed. Median of $runs runs."
+    emit "System calls: counted from the programs' narration (one line per send() or recv()),"
+    emit "median of $runs narrated runs of a smaller transfer; \"both\" is client + server, send + recv."
+    emit ""
+    emit "| send/recv size | MiB per run | MiB/s | 64 MiB takes | recv() per MiB, server | send()+recv() per MiB, both |"
+    emit "|---:|---:|---:|---:|---:|---:|"
+    local size
+    for size in "${sizes[@]}"; do
+        say "fixed-length: size $size"
+        local pilot_bytes=$((size * 32768)) bytes
+        ((pilot_bytes > 4 * MIB)) && pilot_bytes=$((4 * MIB))
+        ((pilot_bytes > cap)) && pilot_bytes=$cap
+        fixed_length_run "$size" "$pilot_bytes" 1
+        bytes=$(transfer_for "$pilot_bytes" "$run_seconds" "$target" "$cap")
+        local rates=() recvs=() calls=() run count_bytes=$((size * 16384))
+        ((count_bytes < 16384)) && count_bytes=16384
+        ((count_bytes > 4 * MIB)) && count_bytes=$((4 * MIB))
+        ((count_bytes > bytes)) && count_bytes=$bytes
+        for ((run = 0; run < runs; run++)); do
+            fixed_length_run "$size" "$bytes" 1
+            rates+=("$(awk -v b="$bytes" -v s="$run_seconds" -v mib=$MIB 'BEGIN { printf "%.3f\n", (s > 0 ? b / mib / s : 0) }')")
+            fixed_length_run "$size" "$count_bytes" 0
+            local server_recvs all_calls
+            server_recvs=$(grep -c '^\[server\] recv(' "$work/server.err" || true)
+            all_calls=$(cat "$work/server.err" "$work/client.err" | grep -c '^\[[a-z]*\] \(send\|recv\)(' || true)
+            recvs+=("$(awk -v n="$server_recvs" -v b="$count_bytes" -v mib=$MIB 'BEGIN { printf "%.0f\n", n * mib / b }')")
+            calls+=("$(awk -v n="$all_calls" -v b="$count_bytes" -v mib=$MIB 'BEGIN { printf "%.0f\n", n * mib / b }')")
+        done
+        local rate row
+        rate=$(median "${rates[@]}")
+        row=$(awk -v size="$size" -v bytes="$bytes" -v rate="$rate" -v recvs="$(median "${recvs[@]}")" \
+            -v calls="$(median "${calls[@]}")" -v mib=$MIB '
+            function group(n,   s) { s = sprintf("%d", n); while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]([,]|$)/, ",&", s); return s }
+            BEGIN {
+                moved = bytes / mib
+                takes = rate > 0 ? 64 / rate : 0
+                note = (bytes >= 64 * mib) ? "" : " (est.)"
+                printf "| %s | %s | %.2f | %.1f s%s | %s | %s |\n", size,
+                    (moved >= 1 ? sprintf("%d", moved) : sprintf("%.3g", moved)), rate, takes, note,
+                    group(recvs), group(calls)
+            }')
+        emit "$row"
+    done
+    emit ""
+    emit "\"(est.)\": 64 MiB would take too long here, so the time is the measured rate applied to 64 MiB."
+}
+
+# ---- chapter 1 vs chapter 6: one client at a time, or all at once -----------
+
+# concurrency_row NAME CLIENTS ROUNDS: RUNS loadgen runs against the running
+# server; emits one Markdown row of medians.
+concurrency_row() {
+    local name=$1 clients=$2 rounds=$3 run line
+    local rates=() p50s=() p99s=() maxes=() cpus=()
+    for ((run = 0; run < runs; run++)); do
+        line=$(timeout 120 "$loadgen" --port "$port" --clients "$clients" --rounds "$rounds" \
+            --size 32 --leave --server-pid "$server_pid") || fail "loadgen failed against $name"
+        say "  $name: $line"
+        local expected=$((clients * rounds))
+        [[ $line == *" failed=0 "* && $line == *" refused=0 "* && $line == *" round_trips=$expected "* ]] ||
+            fail "$name, $clients clients: expected $expected round trips, every one echoed right: $line"
+        field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$line"; }
+        rates+=("$(field rt_per_s)")
+        p50s+=("$(field p50_us)")
+        p99s+=("$(field p99_us)")
+        maxes+=("$(field max_us)")
+        cpus+=("$(field server_cpu_us_per_rt)")
+    done
+    local cpu=n/a
+    [[ -n ${cpus[0]} ]] && cpu="$(median "${cpus[@]}") µs"
+    local row
+    row=$(awk -v name="$name" -v c="$clients" -v r="$rounds" -v rate="$(median "${rates[@]}")" \
+        -v p50="$(median "${p50s[@]}")" -v p99="$(median "${p99s[@]}")" \
+        -v worst="$(median "${maxes[@]}")" -v cpu="$cpu" '
+        function t(us) { return us >= 1000000 ? sprintf("%.2f s", us / 1e6) : us >= 1000 ? sprintf("%.1f ms", us / 1e3) : sprintf("%.0f µs", us) }
+        BEGIN { printf "| %s | %s × %s | %s | %.0f | %s | %s | %s | %s |\n", c, r, c, name, rate, t(p50), t(p99), t(worst), cpu }')
+    emit "$row"
+}
+
+concurrency_table() {
+    local counts=(1 10 100 1000) total=4000
+    ((quick)) && { counts=(1 10); total=200; }
+    local wanted=$((${counts[-1]} + 64))
+    if (($(ulimit -n) < wanted)); then
+        ulimit -n "$wanted" 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    fi
+    (($(ulimit -n) >= wanted)) || fail "need ulimit -n $wanted for ${counts[-1]} clients; it is $(ulimit -n)"
+    local servers=("blocking (ch 1)" "select (ch 6)")
+    local commands=("$bin/01-blocking server --port 0 --quiet --backlog 4096"
+                    "$bin/06-select server --port 0 --quiet --backlog 4096")
+    if [[ -x $here/epoll-echo ]]; then
+        servers+=("epoll (yardstick)")
+        commands+=("$here/epoll-echo 0")
+    else
+        say "concurrency: no epoll-echo (epoll is Linux-only): that row is left out"
+    fi
+    emit ""
+    emit "### Chapter 1 vs chapter 6: one client at a time, or all of them at once"
+    emit ""
+    emit "tests/bench/loadgen: N clients connect at once, then each does ROUNDS 32-byte echo round"
+    emit "trips (every byte checked) and leaves; about $total round trips per run. Latency runs from a"
+    emit "round trip's first send() to the last byte of its echo, so a client waiting in the"
+    emit "backlog counts the wait in its first one. Server CPU: user + system time of the server"
+    emit "process (Linux /proc) over the whole run, per round trip. Median of $runs runs."
+    emit ""
+    emit "| clients | rounds × clients | server | round trips/s | p50 | p99 | worst | server CPU per round trip |"
+    emit "|---:|---:|---|---:|---:|---:|---:|---:|"
+    local clients i
+    for clients in "${counts[@]}"; do
+        local rounds=$((total / clients))
+        ((rounds < 2)) && rounds=2
+        for i in "${!servers[@]}"; do
+            say "concurrency: ${servers[i]}, $clients clients"
+            # shellcheck disable=SC2086 # the command is words, on purpose
+            start_server "$work/server.log" ${commands[i]}
+            concurrency_row "${servers[i]}" "$clients" "$rounds"
+            stop_server
+        done
+    done
+    emit ""
+    emit "The blocking server serves one connection until it closes: the others wait in the"
+    emit "backlog, so with many clients most round trips are quick but a client's first one waits"
+    emit "for everyone ahead of it (the worst column), and only one client makes progress at a time."
+}
+
+# ---- the report --------------------------------------------------------------
+
+started=$SECONDS
+emit "## socklab bench"
+emit ""
+emit "Machine: $(machine). Date: $(date -u '+%Y-%m-%d %H:%M UTC')."
+emit "Command: \`make bench\` (tests/bench/bench.sh$([[ $quick == 1 ]] && echo ' --quick'))."
+[[ $what == all || $what == fixed-length ]] && fixed_length_table
+[[ $what == all || $what == concurrency ]] && concurrency_table
+emit ""
+emit "($((SECONDS - started)) s in all.)"
+if [[ -n $out ]]; then
+    cp "$results" "$out"
+    say "bench.sh: tables written to $out"
+fi
