@@ -20,7 +20,7 @@
 # Every figure is the median of --runs runs (default 5). Each run is sized to
 # take a fraction of a second here, so the whole thing stays well under two
 # minutes on two cores: the fixed-length runs move as many MiB as fit in about
-# half a second (up to 64 MiB), and say how many.
+# 0.8 seconds (up to 64 MiB), and say how many.
 #
 # Usage: tests/bench/bench.sh [--quick] [--runs N] [--out FILE] [fixed-length|concurrency|all]
 #   --quick    a tiny configuration for the tests: small transfers, 1 and 10 clients
@@ -36,7 +36,7 @@ root=$(cd "$here/../.." && pwd)
 bin=$root/bin
 loadgen=$here/loadgen
 
-quick=0 runs=5 out= what=all
+quick=0 runs=5 out="" what=all
 while (($#)); do
     case $1 in
         --quick) quick=1; runs=3 ;;
@@ -100,6 +100,10 @@ stop_server() {
     server_pid=
 }
 
+medians_of() {
+    if ((runs == 1)); then echo "One run (no median)."; else echo "Each figure is the median of $runs runs."; fi
+}
+
 machine() {
     local cpu=
     [[ -r /proc/cpuinfo ]] && cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
@@ -155,16 +159,16 @@ transfer_for() {
 }
 
 fixed_length_table() {
-    local sizes=(1 16 256 4096 65536) target=0.5 cap=$((64 * MIB))
+    local sizes=(1 16 256 4096 65536) target=0.8 cap=$((64 * MIB))
     ((quick)) && { sizes=(1 256 65536); target=0.05; cap=$MIB; }
     emit ""
     emit "### Chapter 2: the price of small reads and writes"
     emit ""
     emit "bin/02-fixed-length client and server on loopback, echoing 1 MiB messages (smaller when the"
     emit "whole transfer is): every send() and every recv() on both sides at most SIZE bytes"
-    emit "(--chunk SIZE --recv-size SIZE), narration off while timed. Median of $runs runs."
+    emit "(--chunk SIZE --recv-size SIZE), narration off while timed. $(medians_of)"
     emit "System calls: counted from the programs' narration (one line per send() or recv()),"
-    emit "median of $runs narrated runs of a smaller transfer; \"both\" is client + server, send + recv."
+    emit "on narrated runs of a smaller transfer (as many); \"both\" is client + server, send + recv."
     emit ""
     emit "| send/recv size | MiB per run | MiB/s | 64 MiB takes | recv() per MiB, server | send()+recv() per MiB, both |"
     emit "|---:|---:|---:|---:|---:|---:|"
@@ -265,7 +269,7 @@ concurrency_table() {
     emit "trips (every byte checked) and leaves; about $total round trips per run. Latency runs from a"
     emit "round trip's first send() to the last byte of its echo, so a client waiting in the"
     emit "backlog counts the wait in its first one. Server CPU: user + system time of the server"
-    emit "process (Linux /proc) over the whole run, per round trip. Median of $runs runs."
+    emit "process (Linux /proc) over the whole run, per round trip. $(medians_of)"
     emit ""
     emit "| clients | rounds × clients | server | round trips/s | p50 | p99 | worst | server CPU per round trip |"
     emit "|---:|---:|---|---:|---:|---:|---:|---:|"
