@@ -80,5 +80,5 @@ row_field() {
         done
     done
     # bench.sh checks every loadgen line itself; it saw them all clean.
-    [[ $(grep -c ' failed=0 refused=0\| refused=0 told=0 failed=0 ' <<<"$stderr") -eq $((${#servers[@]} * 2)) ]]
+    [[ $(grep -c ' refused=0 told=0 failed=0 round_trips=' <<<"$stderr") -eq $((${#servers[@]} * 2)) ]]
 }

@@ -36,18 +36,20 @@ root=$(cd "$here/../.." && pwd)
 bin=$root/bin
 loadgen=$here/loadgen
 
-quick=0 runs=5 out="" what=all
+command_line=tests/bench/bench.sh    # as the report shows it: without --out
+quick=0 runs="" out="" what=all
 while (($#)); do
     case $1 in
-        --quick) quick=1; runs=3 ;;
-        --runs) runs=${2:?--runs N}; shift ;;
+        --quick) quick=1; command_line+=" $1" ;;
+        --runs) runs=${2:?--runs N}; command_line+=" $1 $2"; shift ;;
         --out) out=${2:?--out FILE}; shift ;;
-        fixed-length | concurrency | all) what=$1 ;;
+        fixed-length | concurrency | all) what=$1; command_line+=" $1" ;;
         -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
     shift
 done
+[[ -n $runs ]] || { ((quick)) && runs=3 || runs=5; }
 [[ $runs =~ ^[1-9][0-9]?$ ]] || { echo "bench.sh: --runs: 1 to 99" >&2; exit 2; }
 
 for program in 01-blocking 02-fixed-length 06-select; do
@@ -72,6 +74,13 @@ trap cleanup EXIT
 trap 'say "bench.sh: line $LINENO: a command failed"' ERR
 
 say() { printf '%s\n' "$*" >&2; }
+# within SECONDS COMMAND...: COMMAND, killed after SECONDS where timeout(1)
+# exists (GNU coreutils; macOS has none, and then a stuck run just hangs).
+if command -v timeout >/dev/null 2>&1; then
+    within() { timeout "$@"; }
+else
+    within() { shift; "$@"; }
+fi
 emit() { printf '%s\n' "$*" | tee -a "$results"; }
 fail() { say "bench.sh: $*"; exit 1; }
 
@@ -135,7 +144,7 @@ fixed_length_run() {
     start_server "$work/server.err" "$bin/02-fixed-length" server --port 0 --once \
         --msglen "$msglen" --recv-size "$size" --chunk "$size" "${flags[@]}"
     local status=0
-    run_seconds=$( { TIMEFORMAT=%3R; time timeout 60 "$bin/02-fixed-length" client --port "$port" \
+    run_seconds=$( { TIMEFORMAT=%3R; time within 60 "$bin/02-fixed-length" client --port "$port" \
         --msglen "$msglen" --recv-size "$size" --chunk "$size" "${flags[@]}" \
         <"$work/input" >"$work/client.out" 2>"$work/client.err"; } 2>&1 ) || status=$?
     ((status == 0)) || kill "$server_pid" 2>/dev/null || true
@@ -193,7 +202,7 @@ fixed_length_table() {
             fixed_length_run "$size" "$count_bytes" 0
             local server_recvs all_calls
             server_recvs=$(grep -c '^\[server\] recv(' "$work/server.err" || true)
-            all_calls=$(cat "$work/server.err" "$work/client.err" | grep -c '^\[[a-z]*\] \(send\|recv\)(' || true)
+            all_calls=$(cat "$work/server.err" "$work/client.err" | grep -Ec '^\[[a-z]+\] (send|recv)\(' || true)
             recvs+=("$(awk -v n="$server_recvs" -v b="$count_bytes" -v mib=$MIB 'BEGIN { printf "%.0f\n", n * mib / b }')")
             calls+=("$(awk -v n="$all_calls" -v b="$count_bytes" -v mib=$MIB 'BEGIN { printf "%.0f\n", n * mib / b }')")
         done
@@ -218,19 +227,21 @@ fixed_length_table() {
 
 # ---- chapter 1 vs chapter 6: one client at a time, or all at once -----------
 
+# field NAME: the value of NAME=VALUE in $line, loadgen's report.
+field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$line"; }
+
 # concurrency_row NAME CLIENTS ROUNDS: RUNS loadgen runs against the running
 # server; emits one Markdown row of medians.
 concurrency_row() {
     local name=$1 clients=$2 rounds=$3 run line
     local rates=() p50s=() p99s=() maxes=() cpus=()
     for ((run = 0; run < runs; run++)); do
-        line=$(timeout 120 "$loadgen" --port "$port" --clients "$clients" --rounds "$rounds" \
+        line=$(within 120 "$loadgen" --port "$port" --clients "$clients" --rounds "$rounds" \
             --size 32 --leave --server-pid "$server_pid") || fail "loadgen failed against $name"
         say "  $name: $line"
         local expected=$((clients * rounds))
         [[ $line == *" failed=0 "* && $line == *" refused=0 "* && $line == *" round_trips=$expected "* ]] ||
             fail "$name, $clients clients: expected $expected round trips, every one echoed right: $line"
-        field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$line"; }
         rates+=("$(field rt_per_s)")
         p50s+=("$(field p50_us)")
         p99s+=("$(field p99_us)")
@@ -251,11 +262,12 @@ concurrency_row() {
 concurrency_table() {
     local counts=(1 10 100 1000) total=4000
     ((quick)) && { counts=(1 10); total=200; }
-    local wanted=$((${counts[-1]} + 64))
+    local most=${counts[${#counts[@]} - 1]}
+    local wanted=$((most + 64))
     if (($(ulimit -n) < wanted)); then
         ulimit -n "$wanted" 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
     fi
-    (($(ulimit -n) >= wanted)) || fail "need ulimit -n $wanted for ${counts[-1]} clients; it is $(ulimit -n)"
+    (($(ulimit -n) >= wanted)) || fail "need ulimit -n $wanted for $most clients; it is $(ulimit -n)"
     local servers=("blocking (ch 1)" "select (ch 6)")
     local commands=("$bin/01-blocking server --port 0 --quiet --backlog 4096"
                     "$bin/06-select server --port 0 --quiet --backlog 4096")
@@ -300,7 +312,7 @@ started=$SECONDS
 emit "## socklab bench"
 emit ""
 emit "Machine: $(machine). Date: $(date -u '+%Y-%m-%d %H:%M UTC')."
-emit "Command: \`make bench\` (tests/bench/bench.sh$([[ $quick == 1 ]] && echo ' --quick'))."
+emit "Command: \`$command_line\` (\`make bench\` runs it, and keeps the tables in bench-results.md)."
 [[ $what == all || $what == fixed-length ]] && fixed_length_table
 [[ $what == all || $what == concurrency ]] && concurrency_table
 emit ""
