@@ -63,11 +63,9 @@ fi
 work=$(mktemp -d)
 results=$work/results.md
 server_pid=
+running=()      # every server started and not yet reaped
 cleanup() {
-    if [[ -n $server_pid ]]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
+    stop_servers
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -85,8 +83,9 @@ emit() { printf '%s\n' "$*" | tee -a "$results"; }
 fail() { say "bench.sh: $*"; exit 1; }
 
 # median VALUE...: the middle value (the lower middle of an even count).
+# An argument may hold several values, separated by spaces.
 median() {
-    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+    printf '%s\n' "$@" | tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 
 # start_server LOG COMMAND...: starts a server, waits for its ready line (at
@@ -97,6 +96,7 @@ start_server() {
     rm -f "$log"    # so the loop below can't read the last server's ready line
     "$@" >"$log" 2>&1 &
     server_pid=$!
+    running+=("$server_pid")
     local tries=0
     until grep -q '^listening on ' "$log" 2>/dev/null; do
         kill -0 "$server_pid" 2>/dev/null || fail "server died: $(cat "$log")"
@@ -106,10 +106,13 @@ start_server() {
     port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$log")
 }
 
-stop_server() {
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=
+stop_servers() {
+    local pid
+    for pid in ${running[@]+"${running[@]}"}; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    running=()
 }
 
 medians_of() {
@@ -149,7 +152,7 @@ fixed_length_run() {
         <"$work/input" >"$work/client.out" 2>"$work/client.err"; } 2>&1 ) || status=$?
     ((status == 0)) || kill "$server_pid" 2>/dev/null || true
     wait "$server_pid" || status=$?
-    server_pid=
+    running=()
     ((status == 0)) || fail "chapter 2 client or server failed (size $size, $bytes bytes): $(tail -3 "$work/client.err")"
     local echoed
     echoed=$(wc -l <"$work/client.out")
@@ -184,32 +187,44 @@ fixed_length_table() {
     emit ""
     emit "| send/recv size | MiB per run | MiB/s | 64 MiB takes | recv() per MiB, server | send()+recv() per MiB, both |"
     emit "|---:|---:|---:|---:|---:|---:|"
-    local size
-    for size in "${sizes[@]}"; do
-        say "fixed-length: size $size"
-        local pilot_bytes=$((size * 32768)) bytes
-        ((pilot_bytes > 4 * MIB)) && pilot_bytes=$((4 * MIB))
-        ((pilot_bytes > cap)) && pilot_bytes=$cap
-        fixed_length_run "$size" "$pilot_bytes" 1
-        bytes=$(transfer_for "$pilot_bytes" "$run_seconds" "$target" "$cap")
-        local rates=() recvs=() calls=() run count_bytes=$((size * 16384))
-        ((count_bytes < 16384)) && count_bytes=16384
-        ((count_bytes > 4 * MIB)) && count_bytes=$((4 * MIB))
-        ((count_bytes > bytes)) && count_bytes=$bytes
-        for ((run = 0; run < runs; run++)); do
-            fixed_length_run "$size" "$bytes" 1
-            rates+=("$(awk -v b="$bytes" -v s="$run_seconds" -v mib=$MIB 'BEGIN { printf "%.3f\n", (s > 0 ? b / mib / s : 0) }')")
-            fixed_length_run "$size" "$count_bytes" 0
+    # A pilot run per size sets how much its runs move; then the runs take
+    # turns (every size once, then every size again), so that a burst of
+    # other work on the machine lands on one run of each size, not on all
+    # the runs of one.
+    local i size run bytes=() count_bytes=() rates=() recvs=() calls=()
+    for i in "${!sizes[@]}"; do
+        size=${sizes[i]}
+        local pilot=$((size * 32768))
+        ((pilot > 4 * MIB)) && pilot=$((4 * MIB))
+        ((pilot > cap)) && pilot=$cap
+        say "fixed-length: size $size, pilot run of $pilot bytes"
+        fixed_length_run "$size" "$pilot" 1
+        bytes[i]=$(transfer_for "$pilot" "$run_seconds" "$target" "$cap")
+        # Narrated runs for counting: about 65536 calls each way, at most 4 MiB.
+        local counted=$((size * 16384))
+        ((counted < 16384)) && counted=16384
+        ((counted > 4 * MIB)) && counted=$((4 * MIB))
+        ((counted > bytes[i])) && counted=${bytes[i]}
+        count_bytes[i]=$counted
+    done
+    for ((run = 0; run < runs; run++)); do
+        for i in "${!sizes[@]}"; do
+            size=${sizes[i]}
+            say "fixed-length: size $size, run $((run + 1)) of $runs: ${bytes[i]} bytes"
+            fixed_length_run "$size" "${bytes[i]}" 1
+            rates[i]+=" $(awk -v b="${bytes[i]}" -v s="$run_seconds" -v mib=$MIB 'BEGIN { printf "%.3f\n", (s > 0 ? b / mib / s : 0) }')"
+            fixed_length_run "$size" "${count_bytes[i]}" 0
             local server_recvs all_calls
             server_recvs=$(grep -c '^\[server\] recv(' "$work/server.err" || true)
             all_calls=$(cat "$work/server.err" "$work/client.err" | grep -Ec '^\[[a-z]+\] (send|recv)\(' || true)
-            recvs+=("$(awk -v n="$server_recvs" -v b="$count_bytes" -v mib=$MIB 'BEGIN { printf "%.0f\n", n * mib / b }')")
-            calls+=("$(awk -v n="$all_calls" -v b="$count_bytes" -v mib=$MIB 'BEGIN { printf "%.0f\n", n * mib / b }')")
+            recvs[i]+=" $(awk -v n="$server_recvs" -v b="${count_bytes[i]}" -v mib=$MIB 'BEGIN { printf "%.0f\n", n * mib / b }')"
+            calls[i]+=" $(awk -v n="$all_calls" -v b="${count_bytes[i]}" -v mib=$MIB 'BEGIN { printf "%.0f\n", n * mib / b }')"
         done
-        local rate row
-        rate=$(median "${rates[@]}")
-        row=$(awk -v size="$size" -v bytes="$bytes" -v rate="$rate" -v recvs="$(median "${recvs[@]}")" \
-            -v calls="$(median "${calls[@]}")" -v mib=$MIB '
+    done
+    for i in "${!sizes[@]}"; do
+        local text
+        text=$(awk -v size="${sizes[i]}" -v bytes="${bytes[i]}" -v rate="$(median "${rates[i]}")" \
+            -v recvs="$(median "${recvs[i]}")" -v calls="$(median "${calls[i]}")" -v mib=$MIB '
             function group(n,   s) { s = sprintf("%d", n); while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]([,]|$)/, ",&", s); return s }
             BEGIN {
                 moved = bytes / mib
@@ -219,7 +234,7 @@ fixed_length_table() {
                     (moved >= 1 ? sprintf("%d", moved) : sprintf("%.3g", moved)), rate, takes, note,
                     group(recvs), group(calls)
             }')
-        emit "$row"
+        emit "$text"
     done
     emit ""
     emit "\"(est.)\": 64 MiB would take too long here, so the time is the measured rate applied to 64 MiB."
@@ -230,33 +245,30 @@ fixed_length_table() {
 # field NAME: the value of NAME=VALUE in $line, loadgen's report.
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$line"; }
 
-# concurrency_row NAME CLIENTS ROUNDS: RUNS loadgen runs against the running
-# server; emits one Markdown row of medians.
-concurrency_row() {
-    local name=$1 clients=$2 rounds=$3 run line
-    local rates=() p50s=() p99s=() maxes=() cpus=()
-    for ((run = 0; run < runs; run++)); do
-        line=$(within 120 "$loadgen" --port "$port" --clients "$clients" --rounds "$rounds" \
-            --size 32 --leave --server-pid "$server_pid") || fail "loadgen failed against $name"
-        say "  $name: $line"
-        local expected=$((clients * rounds))
-        [[ $line == *" failed=0 "* && $line == *" refused=0 "* && $line == *" round_trips=$expected "* ]] ||
-            fail "$name, $clients clients: expected $expected round trips, every one echoed right: $line"
-        rates+=("$(field rt_per_s)")
-        p50s+=("$(field p50_us)")
-        p99s+=("$(field p99_us)")
-        maxes+=("$(field max_us)")
-        cpus+=("$(field server_cpu_us_per_rt)")
-    done
+# measure_once NAME PID PORT CLIENTS ROUNDS: one loadgen run against a
+# running server; sets line to its report, after checking that every client
+# was served and every round trip came back whole.
+measure_once() {
+    local name=$1 pid=$2 server_port=$3 clients=$4 rounds=$5
+    line=$(within 120 "$loadgen" --port "$server_port" --clients "$clients" --rounds "$rounds" \
+        --size 32 --leave --server-pid "$pid") || fail "loadgen failed against $name"
+    say "  $name: $line"
+    local expected=$((clients * rounds))
+    [[ $line == *" failed=0 "* && $line == *" refused=0 "* && $line == *" round_trips=$expected "* ]] ||
+        fail "$name, $clients clients: expected $expected round trips, every one echoed right: $line"
+}
+
+# row NAME CLIENTS ROUNDS RATES P50S P99S WORSTS CPUS: emits one Markdown row
+# of medians; each list is space-separated values, one per run.
+row() {
     local cpu=n/a
-    [[ -n ${cpus[0]} ]] && cpu="$(median "${cpus[@]}") µs"
-    local row
-    row=$(awk -v name="$name" -v c="$clients" -v r="$rounds" -v rate="$(median "${rates[@]}")" \
-        -v p50="$(median "${p50s[@]}")" -v p99="$(median "${p99s[@]}")" \
-        -v worst="$(median "${maxes[@]}")" -v cpu="$cpu" '
+    [[ -n ${8// /} ]] && cpu="$(median "$8") µs"
+    local text
+    text=$(awk -v name="$1" -v c="$2" -v r="$3" -v rate="$(median "$4")" \
+        -v p50="$(median "$5")" -v p99="$(median "$6")" -v worst="$(median "$7")" -v cpu="$cpu" '
         function t(us) { return us >= 1000000 ? sprintf("%.2f s", us / 1e6) : us >= 1000 ? sprintf("%.1f ms", us / 1e3) : sprintf("%.0f µs", us) }
         BEGIN { printf "| %s | %s × %s | %s | %.0f | %s | %s | %s | %s |\n", c, r, c, name, rate, t(p50), t(p99), t(worst), cpu }')
-    emit "$row"
+    emit "$text"
 }
 
 concurrency_table() {
@@ -288,17 +300,37 @@ concurrency_table() {
     emit ""
     emit "| clients | rounds × clients | server | round trips/s | p50 | p99 | worst | server CPU per round trip |"
     emit "|---:|---:|---|---:|---:|---:|---:|---:|"
-    local clients i
+    # For each number of clients, every server runs at once (the idle ones
+    # wait in accept() or select()) and the runs take turns: server 1, 2, 3,
+    # then 1, 2, 3 again. A burst of other work on the machine then lands on
+    # one run of each, not on all the runs of one.
+    local clients i run
     for clients in "${counts[@]}"; do
-        local rounds=$((total / clients))
+        local rounds=$((total / clients)) pids=() ports=()
+        local rates=() p50s=() p99s=() worsts=() cpus=()
         ((rounds < 2)) && rounds=2
+        say "concurrency: $clients clients"
         for i in "${!servers[@]}"; do
-            say "concurrency: ${servers[i]}, $clients clients"
             # shellcheck disable=SC2086 # the command is words, on purpose
-            start_server "$work/server.log" ${commands[i]}
-            concurrency_row "${servers[i]}" "$clients" "$rounds"
-            stop_server
+            start_server "$work/server$i.log" ${commands[i]}
+            pids[i]=$server_pid
+            ports[i]=$port
         done
+        for ((run = 0; run < runs; run++)); do
+            for i in "${!servers[@]}"; do
+                measure_once "${servers[i]}" "${pids[i]}" "${ports[i]}" "$clients" "$rounds"
+                rates[i]+=" $(field rt_per_s)"
+                p50s[i]+=" $(field p50_us)"
+                p99s[i]+=" $(field p99_us)"
+                worsts[i]+=" $(field max_us)"
+                cpus[i]+=" $(field server_cpu_us_per_rt)"
+            done
+        done
+        for i in "${!servers[@]}"; do
+            row "${servers[i]}" "$clients" "$rounds" "${rates[i]}" "${p50s[i]}" "${p99s[i]}" \
+                "${worsts[i]}" "${cpus[i]}"
+        done
+        stop_servers
     done
     emit ""
     emit "The blocking server serves one connection until it closes: the others wait in the"
