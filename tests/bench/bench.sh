@@ -136,8 +136,8 @@ MIB=1048576
 # chapter 2 server, every send() and recv() at most SIZE bytes on both sides.
 # Messages are 1 MiB (the largest chapter 2 allows), or the whole transfer
 # when it is smaller: the client sends one, reads its echo, sends the next.
-# Sets run_seconds to the seconds the client took; with QUIET=0 the narration is kept in
-# $work/server.err and $work/client.err, for counting.
+# Sets run_seconds to the seconds the client took; with QUIET=0 the
+# narration is kept in $work/server.err and $work/client.err, for counting.
 fixed_length_run() {
     local size=$1 bytes=$2 quiet=$3 msglen=$MIB
     ((bytes < MIB)) && msglen=$bytes
@@ -145,10 +145,10 @@ fixed_length_run() {
     ((quiet)) && flags=(--quiet)
     head -c "$messages" /dev/zero | tr '\0' '\n' >"$work/input"
     start_server "$work/server.err" "$bin/02-fixed-length" server --port 0 --once \
-        --msglen "$msglen" --recv-size "$size" --chunk "$size" "${flags[@]}"
+        --msglen "$msglen" --recv-size "$size" --chunk "$size" ${flags[@]+"${flags[@]}"}
     local status=0
     run_seconds=$( { TIMEFORMAT=%3R; time within 60 "$bin/02-fixed-length" client --port "$port" \
-        --msglen "$msglen" --recv-size "$size" --chunk "$size" "${flags[@]}" \
+        --msglen "$msglen" --recv-size "$size" --chunk "$size" ${flags[@]+"${flags[@]}"} \
         <"$work/input" >"$work/client.out" 2>"$work/client.err"; } 2>&1 ) || status=$?
     ((status == 0)) || kill "$server_pid" 2>/dev/null || true
     wait "$server_pid" || status=$?
