@@ -7,14 +7,24 @@
  * done (EOF, a reset, or the server's "server full" notice) counts as
  * refused; one that fails later counts as failed. Every connection stays
  * open until all are done: the load is concurrent from start to end.
+ * With --leave, each client closes as soon as its own rounds are done
+ * instead: an iterative server (chapter 1), which serves one connection
+ * until it closes, can then work through the queue.
+ *
+ * Each round trip's latency runs from its first send() to the last byte of
+ * its echo, so a client waiting in a server's backlog counts that wait in
+ * its first round trip.
  *
  * Usage: loadgen --port N [--host ADDR] [--clients N] [--rounds N | --seconds S]
- *                [--size BYTES] [--server-pid PID]
+ *                [--size BYTES] [--leave] [--server-pid PID]
  * Prints one line: clients= connected= served= refused= told= failed=
- *   round_trips= seconds= and, with --server-pid, the server's CPU time per
- *   round trip (from /proc/PID/stat, Linux only): server_cpu_us_per_rt=.
- * Exit status: 0 when it ran (the caller judges the counts), 2 bad usage.
- * See also: tests/06-select.bats, tests/bench/select-vs-epoll.sh.
+ *   round_trips= (completed, every byte checked) seconds= rt_per_s=
+ *   p50_us= p99_us= max_us= (latency percentiles) and, with --server-pid, the
+ *   server's CPU time (user + system, from /proc/PID/stat, Linux only) from
+ *   before the first connect to the end, per round trip: server_cpu_us_per_rt=.
+ * Exit status: 0 when it ran (the caller judges the counts), 1 when it could
+ * not (out of descriptors or memory), 2 bad usage.
+ * See also: tests/06-select.bats, tests/bench/bench.sh, tests/bench/select-vs-epoll.sh.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -43,7 +53,44 @@ struct client {
     long rounds;
     int told;               /* got the server's notice */
     unsigned char seed;
+    double round_started;   /* when this round's first send() went out */
 };
+
+/* Every round trip's latency in seconds, for the percentiles. */
+static double *latencies;
+static size_t latency_count, latency_capacity;
+
+static void record_latency(double seconds)
+{
+    if (latency_count == latency_capacity) {
+        size_t capacity = latency_capacity ? 2 * latency_capacity : 4096;
+        double *grown = realloc(latencies, capacity * sizeof *grown);
+        if (grown == NULL)
+            return;     /* the percentiles will miss a few: better than stopping */
+        latencies = grown;
+        latency_capacity = capacity;
+    }
+    latencies[latency_count++] = seconds;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The P-th percentile (nearest rank) of the latencies, in microseconds; call after sorting. */
+static double percentile_us(double p)
+{
+    if (latency_count == 0)
+        return 0;
+    size_t rank = (size_t)(p / 100.0 * (double)latency_count + 0.999999);
+    if (rank < 1)
+        rank = 1;
+    if (rank > latency_count)
+        rank = latency_count;
+    return latencies[rank - 1] * 1e6;
+}
 
 static double now(void)
 {
@@ -55,16 +102,28 @@ static double now(void)
 static void usage(const char *why)
 {
     fprintf(stderr, "loadgen: %s\nusage: loadgen --port N [--host ADDR] [--clients N] "
-            "[--rounds N | --seconds S] [--size BYTES] [--server-pid PID]\n", why);
+            "[--rounds N | --seconds S] [--size BYTES] [--leave] [--server-pid PID]\n", why);
     exit(2);
 }
 
-/* The server's user + system CPU time in seconds, or -1 (no /proc). */
+/* The server's CPU time (user + system) in seconds, or -1 (no /proc: not
+ * Linux). /proc/PID/schedstat counts nanoseconds on the CPU (its main thread:
+ * the servers measured are single-threaded); /proc/PID/stat only clock ticks
+ * (10 ms), too coarse for a short run, so it is the fallback. */
 static double cpu_seconds(long pid)
 {
     char path[64], text[1024];
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    snprintf(path, sizeof path, "/proc/%ld/schedstat", pid);
     FILE *f = fopen(path, "r");
+    unsigned long long nanoseconds;
+    if (f != NULL) {
+        int got = fscanf(f, "%llu", &nanoseconds);
+        fclose(f);
+        if (got == 1)
+            return (double)nanoseconds / 1e9;
+    }
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    f = fopen(path, "r");
     if (f == NULL)
         return -1;
     size_t n = fread(text, 1, sizeof text - 1, f);
@@ -104,6 +163,8 @@ static void went_wrong(struct client *c, const unsigned char *data, size_t lengt
 static void do_send(struct client *c, size_t size)
 {
     unsigned char buffer[MAX_SIZE];
+    if (c->done == 0)
+        c->round_started = now();
     for (size_t i = c->done; i < size; i++)
         buffer[i] = byte_of(c, i);
     ssize_t n = send(c->fd, buffer + c->done, size - c->done, 0);
@@ -140,6 +201,7 @@ static int do_receive(struct client *c, size_t size)
     c->done += (size_t)n;
     if (c->done < size)
         return 0;
+    record_latency(now() - c->round_started);
     c->rounds++;
     c->done = 0;
     c->state = SENDING;
@@ -151,7 +213,12 @@ int main(int argc, char **argv)
     const char *host = "127.0.0.1";
     long port = -1, clients_wanted = 100, rounds = 10, size = 64, server_pid = 0;
     double seconds = 0;
+    int leave = 0;
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--leave") == 0) {
+            leave = 1;
+            continue;
+        }
         if (i + 1 >= argc)
             usage("every option takes a value");
         const char *name = argv[i], *value = argv[++i];
@@ -184,6 +251,7 @@ int main(int argc, char **argv)
     if (inet_pton(AF_INET, host, &address.sin_addr) != 1)
         usage("--host: an IPv4 address, please");
 
+    double cpu_before = server_pid ? cpu_seconds(server_pid) : -1;
     size_t count = (size_t)clients_wanted;
     struct client *clients = calloc(count, sizeof *clients);
     struct pollfd *polls = calloc(count, sizeof *polls);
@@ -242,7 +310,6 @@ int main(int argc, char **argv)
         connected += clients[i].state == SENDING;
 
     double started = now();
-    double cpu_before = server_pid ? cpu_seconds(server_pid) : -1;
     long round_trips = 0;
     for (;;) {
         int timed = seconds > 0;
@@ -255,7 +322,10 @@ int main(int argc, char **argv)
             /* A client that is done stays connected until every client is,
              * so that all of them hold a descriptor in the server at once. */
             if (c->state == SENDING && ((timed && time_up) || (!timed && c->rounds >= rounds))) {
-                c->state = DONE_OK;
+                if (leave)
+                    finish(c, DONE_OK);
+                else
+                    c->state = DONE_OK;
                 busy = 0;
             }
             polls[i].fd = busy ? c->fd : -1;
@@ -287,7 +357,7 @@ int main(int argc, char **argv)
     size_t served = 0, refused = 0, told = 0, failed = 0;
     for (size_t i = 0; i < count; i++) {
         struct client *c = &clients[i];
-        if (c->state == DONE_OK)
+        if (c->state == DONE_OK && c->fd != -1)
             finish(c, DONE_OK);
         else if (c->fd != -1)
             finish(c, FAILED);      /* stuck: no progress for 10 s */
@@ -296,13 +366,18 @@ int main(int argc, char **argv)
         failed += c->state == FAILED;
         told += c->told;
     }
+    if (latency_count > 0)
+        qsort(latencies, latency_count, sizeof *latencies, compare_doubles);
     printf("clients=%zu connected=%zu served=%zu refused=%zu told=%zu failed=%zu "
-           "round_trips=%ld seconds=%.3f", count, connected, served, refused, told, failed,
-           round_trips, elapsed);
+           "round_trips=%ld seconds=%.3f rt_per_s=%.0f p50_us=%.1f p99_us=%.1f max_us=%.1f", count,
+           connected, served, refused, told, failed, round_trips, elapsed,
+           elapsed > 0 ? (double)round_trips / elapsed : 0.0, percentile_us(50),
+           percentile_us(99), percentile_us(100));
     if (cpu_before >= 0 && cpu_after >= 0 && round_trips > 0)
-        printf(" server_cpu_s=%.3f server_cpu_us_per_rt=%.3f", cpu_after - cpu_before,
+        printf(" server_cpu_s=%.4f server_cpu_us_per_rt=%.2f", cpu_after - cpu_before,
                (cpu_after - cpu_before) * 1e6 / (double)round_trips);
     printf("\n");
+    free(latencies);
     free(polls);
     free(clients);
     return 0;

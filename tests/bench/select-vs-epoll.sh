@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # select-vs-epoll.sh: chapter 6's speed claim, measured.
 #
-# The server's CPU time (user + system, from /proc/PID/stat) per echo round
-# trip, for bin/06-select's select() server and for epoll-echo (the yardstick),
-# with 1, 100 and 1000 concurrent clients driven by loadgen. The ratio
-# select/epoll is the cost of select() over the best single-threaded loop.
+# The server's CPU time (user + system, from /proc: loadgen --server-pid) per
+# echo round trip, for bin/06-select's select() server and for epoll-echo (the
+# yardstick), with 1, 100 and 1000 concurrent clients driven by loadgen, all
+# connected for the whole timed run. The ratio select/epoll is the cost of
+# select() over the best single-threaded loop. `make bench` (bench.sh) shows
+# the same servers in shorter runs where clients come and go; this is the
+# longer look at CPU alone.
 #
 # Usage: tests/bench/select-vs-epoll.sh [SECONDS per run, default 3]
-#        (or `make -C tests/bench run`; needs bin/06-select: run `make` first)
+#        (needs bin/06-select: run `make` first; and `make -C tests/bench`)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
