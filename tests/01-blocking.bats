@@ -132,12 +132,16 @@ serve_and_kill_with_client_connected() {
 reach_other_address() {
     ip link set lo up
     ip addr add 192.0.2.1/32 dev lo
+    : >"$BATS_TEST_TMPDIR/ns-server.log"
     "$BIN" server --bind "$1" --port 0 --once --quiet >"$BATS_TEST_TMPDIR/ns-server.log" 2>&1 </dev/null &
     local server=$! i
-    for ((i = 0; i < 250; i++)); do
+    for ((i = 0; i < 500; i++)); do
         grep -q '^listening on ' "$BATS_TEST_TMPDIR/ns-server.log" && break
+        kill -0 "$server" 2>/dev/null || break
         sleep 0.02
     done
+    grep -q '^listening on ' "$BATS_TEST_TMPDIR/ns-server.log" ||
+        { echo "no ready line:"; cat "$BATS_TEST_TMPDIR/ns-server.log"; return 1; }
     local port
     port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$BATS_TEST_TMPDIR/ns-server.log")
     if ! timeout 5 "$BIN" client --host 192.0.2.1 --port "$port" --quiet --message reached 2>&1; then
@@ -152,7 +156,7 @@ reach_other_address() {
     local script
     script="$(declare -f reach_other_address); BIN='$BIN' BATS_TEST_TMPDIR='$BATS_TEST_TMPDIR'"
     run env PATH="$PATH:/sbin:/usr/sbin" unshare -rn bash -c "$script; reach_other_address 127.0.0.1"
-    [[ $output == "01-blocking: connect: Connection refused" ]]
+    [[ $output == "01-blocking: connect: Connection refused" ]] || { echo "got: $output"; false; }
     run env PATH="$PATH:/sbin:/usr/sbin" unshare -rn bash -c "$script; reach_other_address 0.0.0.0"
     [[ $output == "reached" ]]
 }

@@ -205,7 +205,7 @@ server_memory_kb() {
         --message x
     [[ $status -eq 1 ]]
     [[ ${stderr_lines[-1]} == "06-select: connect: Connection refused" ]]
-    # Linux and gVisor answer through SO_ERROR; a system may also refuse at once.
+    # Linux answers through SO_ERROR; a system may also refuse at once.
     [[ $stderr == *"(EINPROGRESS)"*"getsockopt(SO_ERROR) -> Connection refused"* ||
        $stderr == *"connect(127.0.0.1:$closed_port) -> -1 (Connection refused)"* ]]
 }
