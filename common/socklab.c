@@ -10,6 +10,7 @@
 #include "socklab.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -51,7 +52,6 @@ int sl_parse_integer(const char *text, long long min, long long max, long long *
 
 int sl_parse_size(const char *text, long long min, long long max, long long *out)
 {
-    char number[32];
     size_t length = strlen(text);
     long long multiplier = 1;
 
@@ -65,25 +65,21 @@ int sl_parse_size(const char *text, long long min, long long max, long long *out
     }
     if (multiplier != 1)
         length--;
-    if (length == 0 || length >= sizeof number) {
-        errno = (length == 0) ? EINVAL : ERANGE;
+    /* The number before the suffix: an optional '-', then digits and nothing else. */
+    size_t sign = (text[0] == '-') ? 1 : 0;
+    if (length <= sign || strspn(text + sign, "0123456789") != length - sign) {
+        errno = EINVAL;
         return -1;
     }
-    memcpy(number, text, length);
-    number[length] = '\0';
-
-    long long value;
-    if (sl_parse_integer(number, -(1LL << 40), 1LL << 40, &value) == -1) {
-        if (errno == ERANGE && number[0] != '-' && strspn(number, "0123456789") != length)
-            errno = EINVAL;
-        return -1;
-    }
-    value *= multiplier;    /* |value| <= 2^40, multiplier <= 2^30: no overflow */
-    if (value < min || value > max) {
+    errno = 0;
+    long long value = strtoll(text, NULL, 10);     /* stops at the suffix */
+    /* Compare before multiplying: a product past long long would be undefined. */
+    if (errno == ERANGE || value > LLONG_MAX / multiplier || value < LLONG_MIN / multiplier ||
+        value * multiplier < min || value * multiplier > max) {
         errno = ERANGE;
         return -1;
     }
-    *out = value;
+    *out = value * multiplier;
     return 0;
 }
 
