@@ -5,6 +5,7 @@
 #   make test       run every bats test (installs bats-core locally if needed)
 #   make bench      measure what chapters 2 and 6 teach (see tests/bench/)
 #   make valgrind   run every chapter's demo under valgrind: no leaks, no bad accesses
+#   make fuzz       fuzz the pure decoders, FUZZ_SECONDS (10) each (needs clang; tests/fuzz/)
 #   make clean      remove bin/
 #
 # CC, CFLAGS, LDFLAGS and LDLIBS may be overridden: `make CC=clang CFLAGS=-O0`.
@@ -49,7 +50,7 @@ FLAGS_STAMP := $(OBJDIR)/flags-$(FLAGS_ID)
 
 COMMON_OBJS := $(OBJDIR)/common/socklab.o
 
-.PHONY: all demo test bench valgrind clean
+.PHONY: all demo test bench valgrind fuzz clean
 all: $(PROGRAMS)
 
 # One link rule per chapter directory, written by make itself: a new
@@ -88,6 +89,9 @@ bench: all
 # Valgrind and ASan can't share a binary: build plainly (not SANITIZE=1) first.
 valgrind: all
 	@tests/valgrind/run
+
+fuzz:
+	@$(MAKE) --no-print-directory -C tests/fuzz run
 
 clean:
 	rm -rf bin
