@@ -426,23 +426,23 @@ double sl_now(void)
 
 /* ---- ending the program ------------------------------------------------- */
 
-__attribute__((format(printf, 3, 0)))
-static _Noreturn void fail_with(int status, const char *suffix, const char *format, va_list ap)
+/* The callers format LINE and va_end() their arguments first: C wants every
+ * va_start matched by a va_end in the same function, even one that exits. */
+static _Noreturn void fail_with(int status, const char *suffix, const char *line)
 {
-    char prefix[64];
-    char line[900];
-    snprintf(prefix, sizeof prefix, "%s: ", program_name);
-    vsnprintf(line, sizeof line, format, ap);
     fflush(stdout);
-    fprintf(stderr, "%s%s%s\n", prefix, line, suffix);
+    fprintf(stderr, "%s: %s%s\n", program_name, line, suffix);
     exit(status);
 }
 
 void sl_fail(const char *format, ...)
 {
+    char line[900];
     va_list ap;
     va_start(ap, format);
-    fail_with(SL_EXIT_RUNTIME, "", format, ap);
+    vsnprintf(line, sizeof line, format, ap);
+    va_end(ap);
+    fail_with(SL_EXIT_RUNTIME, "", line);
 }
 
 void sl_fail_errno(const char *call)
@@ -452,9 +452,12 @@ void sl_fail_errno(const char *call)
 
 void sl_usage_error(const char *format, ...)
 {
+    char line[900];
     va_list ap;
     va_start(ap, format);
-    fail_with(SL_EXIT_USAGE, " (try --help)", format, ap);
+    vsnprintf(line, sizeof line, format, ap);
+    va_end(ap);
+    fail_with(SL_EXIT_USAGE, " (try --help)", line);
 }
 
 /* ---- plumbing from chapter 1 on ----------------------------------------- */
