@@ -348,15 +348,18 @@ static _Noreturn void demo_client_a(int port, int a_was_served, int b_has_connec
     sl_set_role("client A");
     int fd = connect_to_server("127.0.0.1", port);
     echo_line(fd, "hello from A\n", 13);
+    /* Narrate before letting B go, or B's lines may come first. */
+    sl_narrate("waiting until B has connected, to show B waits for the server");
     if (write(a_was_served, "x", 1) != 1)
         sl_fail_errno("write to pipe");
     char byte;
-    sl_narrate("waiting until B has connected, to show B waits for the server");
     if (read(b_has_connected, &byte, 1) != 1)
         sl_fail("B never connected");
     echo_line(fd, "bye from A\n", 11);
-    close(fd);
+    /* Said before the call: once A has closed, the server may accept B and
+     * narrate that before A gets to say anything. */
     sl_narrate("close(fd %d): now the server can accept B", fd);
+    close(fd);
     exit(SL_EXIT_OK);
 }
 
