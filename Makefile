@@ -5,7 +5,7 @@
 #   make test       run every bats test (installs bats-core locally if needed)
 #   make bench      measure what chapters 2 and 6 teach (see tests/bench/)
 #   make valgrind   run every chapter's demo under valgrind: no leaks, no bad accesses
-#   make fuzz       fuzz the pure decoders, FUZZ_SECONDS (10) each (needs clang; tests/fuzz/)
+#   make fuzz       fuzz the decoders and parsers, FUZZ_SECONDS (10) each (needs clang; tests/fuzz/)
 #   make lint       cppcheck and clang-tidy, checks explained in .clang-tidy and tests/lint/run
 #   make clean      remove bin/
 #
