@@ -4,6 +4,9 @@
 #   make demo       run every chapter's demo, in order
 #   make test       run every bats test (installs bats-core locally if needed)
 #   make bench      measure what chapters 2 and 6 teach (see tests/bench/)
+#   make valgrind   run every chapter's demo under valgrind: no leaks, no bad accesses
+#   make fuzz       fuzz the decoders and parsers, FUZZ_SECONDS (10) each (needs clang; tests/fuzz/)
+#   make lint       cppcheck and clang-tidy, checks explained in .clang-tidy and tests/lint/run
 #   make clean      remove bin/
 #
 # CC, CFLAGS, LDFLAGS and LDLIBS may be overridden: `make CC=clang CFLAGS=-O0`.
@@ -48,7 +51,7 @@ FLAGS_STAMP := $(OBJDIR)/flags-$(FLAGS_ID)
 
 COMMON_OBJS := $(OBJDIR)/common/socklab.o
 
-.PHONY: all demo test bench clean
+.PHONY: all demo test bench valgrind fuzz lint clean
 all: $(PROGRAMS)
 
 # One link rule per chapter directory, written by make itself: a new
@@ -83,6 +86,16 @@ test: all
 
 bench: all
 	@$(MAKE) --no-print-directory -C tests/bench run
+
+# Valgrind and ASan can't share a binary: build plainly (not SANITIZE=1) first.
+valgrind: all
+	@tests/valgrind/run
+
+fuzz:
+	@$(MAKE) --no-print-directory -C tests/fuzz run
+
+lint:
+	@tests/lint/run
 
 clean:
 	rm -rf bin

@@ -10,6 +10,7 @@
 #include "socklab.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -51,7 +52,6 @@ int sl_parse_integer(const char *text, long long min, long long max, long long *
 
 int sl_parse_size(const char *text, long long min, long long max, long long *out)
 {
-    char number[32];
     size_t length = strlen(text);
     long long multiplier = 1;
 
@@ -65,25 +65,21 @@ int sl_parse_size(const char *text, long long min, long long max, long long *out
     }
     if (multiplier != 1)
         length--;
-    if (length == 0 || length >= sizeof number) {
-        errno = (length == 0) ? EINVAL : ERANGE;
+    /* The number before the suffix: an optional '-', then digits and nothing else. */
+    size_t sign = (text[0] == '-') ? 1 : 0;
+    if (length <= sign || strspn(text + sign, "0123456789") != length - sign) {
+        errno = EINVAL;
         return -1;
     }
-    memcpy(number, text, length);
-    number[length] = '\0';
-
-    long long value;
-    if (sl_parse_integer(number, -(1LL << 40), 1LL << 40, &value) == -1) {
-        if (errno == ERANGE && number[0] != '-' && strspn(number, "0123456789") != length)
-            errno = EINVAL;
-        return -1;
-    }
-    value *= multiplier;    /* |value| <= 2^40, multiplier <= 2^30: no overflow */
-    if (value < min || value > max) {
+    errno = 0;
+    long long value = strtoll(text, NULL, 10);     /* stops at the suffix */
+    /* Compare before multiplying: a product past long long would be undefined. */
+    if (errno == ERANGE || value > LLONG_MAX / multiplier || value < LLONG_MIN / multiplier ||
+        value * multiplier < min || value * multiplier > max) {
         errno = ERANGE;
         return -1;
     }
-    *out = value;
+    *out = value * multiplier;
     return 0;
 }
 
@@ -430,23 +426,23 @@ double sl_now(void)
 
 /* ---- ending the program ------------------------------------------------- */
 
-__attribute__((format(printf, 3, 0)))
-static _Noreturn void fail_with(int status, const char *suffix, const char *format, va_list ap)
+/* The callers format LINE and va_end() their arguments first: C wants every
+ * va_start matched by a va_end in the same function, even one that exits. */
+static _Noreturn void fail_with(int status, const char *suffix, const char *line)
 {
-    char prefix[64];
-    char line[900];
-    snprintf(prefix, sizeof prefix, "%s: ", program_name);
-    vsnprintf(line, sizeof line, format, ap);
     fflush(stdout);
-    fprintf(stderr, "%s%s%s\n", prefix, line, suffix);
+    fprintf(stderr, "%s: %s%s\n", program_name, line, suffix);
     exit(status);
 }
 
 void sl_fail(const char *format, ...)
 {
+    char line[900];
     va_list ap;
     va_start(ap, format);
-    fail_with(SL_EXIT_RUNTIME, "", format, ap);
+    vsnprintf(line, sizeof line, format, ap);
+    va_end(ap);
+    fail_with(SL_EXIT_RUNTIME, "", line);
 }
 
 void sl_fail_errno(const char *call)
@@ -456,9 +452,12 @@ void sl_fail_errno(const char *call)
 
 void sl_usage_error(const char *format, ...)
 {
+    char line[900];
     va_list ap;
     va_start(ap, format);
-    fail_with(SL_EXIT_USAGE, " (try --help)", format, ap);
+    vsnprintf(line, sizeof line, format, ap);
+    va_end(ap);
+    fail_with(SL_EXIT_USAGE, " (try --help)", line);
 }
 
 /* ---- plumbing from chapter 1 on ----------------------------------------- */
