@@ -1,0 +1,86 @@
+# hardening.bash: what tests/hostile.bats and tests/bad-input.bats share: the
+# table of servers and clients they torment, and a few probes of /proc.
+#
+# A new chapter (or a new server mode) is tested by adding a row below. A
+# chapter directory with no row makes every hostile test fail, naming it.
+
+# SERVER_ROWS: "CHAPTER|SERVER ARGS|GOOD CLIENT ARGS|WHAT IT PRINTS|KIND"
+#   KIND: iterative (one client at a time, by design: chapters 1-4) or
+#   concurrent (must keep serving others while a hostile peer stays).
+#   SERVER ARGS that are not defaults say why in a comment.
+SERVER_ROWS=(
+    "01-blocking||--message hello|hello|iterative"
+    "02-fixed-length||--message hello|hello|iterative"
+    "03-byte-order||1 2 3|6|iterative"
+    "03-byte-order|--text|--text 1 2 3|6|iterative"
+    # --max-payload 1M: this server keeps a message whole by design (it looks
+    # for the marker in it), up to its limit; the test holds it to that limit.
+    "04-shutdown|--max-payload 1M|hello|hellohello|iterative"
+    "04-shutdown|--length-prefix --max-payload 1M|--length-prefix hello|hellohello|iterative"
+    "06-select||--message hello|hello|concurrent"
+)
+
+# CLIENT_ROWS: "CHAPTER|CLIENT ARGS" for the SIGPIPE tests: arguments that make
+# the client write as much as it can to a server that already hung up.
+CLIENT_ROWS=(
+    "01-blocking|--message one --message two"
+    "02-fixed-length|--chunk 1 --message hello"
+    "03-byte-order|1 2 3"
+    "03-byte-order|--text 1 2 3"
+    "04-shutdown|hello"
+    "04-shutdown|--length-prefix hello"
+    "06-select|--bytes 1M"
+)
+
+# split_row ROW: sets R_CHAPTER, R_SERVER_ARGS, R_CLIENT_ARGS, R_EXPECT, R_KIND
+# (the args as arrays), and R_LABEL to name the row in failures.
+split_row() {
+    local server_args client_args
+    IFS='|' read -r R_CHAPTER server_args client_args R_EXPECT R_KIND <<<"$1"
+    R_LABEL="$R_CHAPTER server${server_args:+ $server_args}"
+    read -r -a R_SERVER_ARGS <<<"$server_args"
+    read -r -a R_CLIENT_ARGS <<<"$client_args"
+}
+
+# every_chapter_has_a_row: fails naming each chapters/NN-* with no SERVER_ROWS entry.
+every_chapter_has_a_row() {
+    local dir chapter row missing=()
+    for dir in "$ROOT"/chapters/[0-9][0-9]-*/; do
+        chapter=$(basename "$dir")
+        for row in "${SERVER_ROWS[@]}"; do
+            [[ $row == "$chapter|"* ]] && continue 2
+        done
+        missing+=("$chapter")
+    done
+    if ((${#missing[@]})); then
+        echo "no row in tests/hardening.bash SERVER_ROWS for: ${missing[*]}"
+        return 1
+    fi
+}
+
+# fd_count PID: how many descriptors the process has open.
+fd_count() {
+    local fds=("/proc/$1/fd/"*)
+    echo "${#fds[@]}"
+}
+
+# memory_kb PID FIELD: VmRSS or VmHWM (the peak) of PID, in kB.
+memory_kb() {
+    awk -v field="$2:" '$1 == field { print $2 }' "/proc/$1/status"
+}
+
+# ignores_sigpipe PID: true when PID's signal disposition for SIGPIPE (13) is
+# SIG_IGN, read from the SigIgn mask of /proc/PID/status (bit 12).
+ignores_sigpipe() {
+    local mask
+    mask=$(awk '$1 == "SigIgn:" { print $2 }' "/proc/$1/status") || return 1
+    [[ -n $mask ]] && (((16#$mask >> 12) & 1))
+}
+
+# alive PID: true while PID runs (not a zombie), read from /proc without a fork.
+alive() {
+    local stat
+    read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
+    stat=${stat##*) }
+    [[ ${stat:0:1} != Z ]]
+}
