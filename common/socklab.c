@@ -10,6 +10,7 @@
 #include "socklab.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -78,7 +79,12 @@ int sl_parse_size(const char *text, long long min, long long max, long long *out
             errno = EINVAL;
         return -1;
     }
-    value *= multiplier;    /* |value| <= 2^40, multiplier <= 2^30: no overflow */
+    /* |value| <= 2^40 and multiplier <= 2^30: the product can pass 2^63. */
+    if (value > LLONG_MAX / multiplier || value < -(LLONG_MAX / multiplier)) {
+        errno = ERANGE;
+        return -1;
+    }
+    value *= multiplier;
     if (value < min || value > max) {
         errno = ERANGE;
         return -1;
