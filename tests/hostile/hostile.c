@@ -16,6 +16,9 @@
  *   halfclose      send 4 bytes, shutdown(SHUT_WR), read to EOF (at most --hold)
  *   flood N        open N connections at once (non-blocking), wait at most
  *                  --hold seconds for them, then close them all (--reset: RST)
+ *   bound          bind ADDR:0 and never listen, print "bound to ADDR:PORT", stay
+ *                  --hold seconds (default 60): a port where every connect is
+ *                  refused, and that no other program can take meanwhile
  *   accept-close   the other side: listen on ADDR:0, print "listening on
  *                  ADDR:PORT", accept one connection (waiting 10 s at most),
  *                  keep it --hold seconds (default 0) without reading, close it
@@ -288,6 +291,22 @@ static void accept_close(void)
     printf("accept-close: closed\n");
 }
 
+static void bound(void)
+{
+    struct sockaddr_in a = address();
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd == -1)
+        die("socket");
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == -1)
+        die("bind");
+    socklen_t length = sizeof a;
+    if (getsockname(fd, (struct sockaddr *)&a, &length) == -1)
+        die("getsockname");
+    printf("bound to %s:%u\n", host, (unsigned)ntohs(a.sin_port));
+    fflush(stdout);
+    nap(hold < 0 ? 60 : hold);
+}
+
 static long number(const char *text)
 {
     char *end;
@@ -326,7 +345,8 @@ int main(int argc, char **argv)
     }
     const char *mode = argv[i];
     long n = (i + 1 < argc) ? number(argv[i + 1]) : -1;
-    if (port < 0 && strcmp(mode, "accept-close") != 0) {
+    int listens = strcmp(mode, "accept-close") == 0 || strcmp(mode, "bound") == 0;
+    if (port < 0 && !listens) {
         fprintf(stderr, "hostile: --port is needed\n");
         return 2;
     }
@@ -354,6 +374,8 @@ int main(int argc, char **argv)
         flood(n);
     } else if (strcmp(mode, "accept-close") == 0) {
         accept_close();
+    } else if (strcmp(mode, "bound") == 0) {
+        bound();
     } else {
         fprintf(stderr, "hostile: unknown mode '%s' (or its N is missing)\n", mode);
         return 2;
