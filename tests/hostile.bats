@@ -304,3 +304,26 @@ flooding_peer_with_resets_finish() {
     done
     echo "# clients that met EPIPE and lived: ${pipes[*]:-none}" >&3
 }
+
+# The other way round: a server that answers with 1 MiB of garbage. Each
+# client must end (bounded, under timeout) with one of its own statuses, not
+# a usage error, a hang or a signal. (Chapter 3's client prints the error text
+# a server sends as it came: garbage in, garbage out on stderr.)
+@test "hostile server: no client crashes or hangs on 1 MiB of garbage for a reply" {
+    local row args status
+    for row in "${CLIENT_ROWS[@]}"; do
+        IFS='|' read -r R_CHAPTER args <<<"$row"
+        read -r -a R_CLIENT_ARGS <<<"$args"
+        BIN="$ROOT/bin/$R_CHAPTER"
+        R_LABEL="$R_CHAPTER client $args"
+        start_background peer "$HOSTILE" --hold 5 serve-garbage $((1024 * 1024))
+        wait_for_line "$BATS_TEST_TMPDIR/peer.log" '^listening on' 5
+        PORT=$(grep -m1 '^listening on' "$BATS_TEST_TMPDIR/peer.log" | sed 's/.*://')
+        status=0
+        timeout 10 "$BIN" client --port "$PORT" --quiet "${R_CLIENT_ARGS[@]}" </dev/null \
+            >/dev/null 2>"$BATS_TEST_TMPDIR/client.err" || status=$?
+        ((status != 2 && status < 124)) ||
+            fail "exit $status: $(head -c 200 "$BATS_TEST_TMPDIR/client.err")"
+        stop_process "$PEER_PID"
+    done
+}

@@ -19,6 +19,9 @@
  *   bound          bind ADDR:0 and never listen, print "bound to ADDR:PORT", stay
  *                  --hold seconds (default 60): a port where every connect is
  *                  refused, and that no other program can take meanwhile
+ *   serve-garbage N  the other side: listen on ADDR:0, print "listening on
+ *                  ADDR:PORT", accept one client, send it N bytes of garbage
+ *                  (as garbage N does), close
  *   accept-close   the other side: listen on ADDR:0, print "listening on
  *                  ADDR:PORT", accept one connection (waiting 10 s at most),
  *                  keep it --hold seconds (default 0) without reading, close it
@@ -116,9 +119,10 @@ static long drain(int fd)
     }
 }
 
-static void garbage(long count)
+/* Sends count bytes of garbage on fd, reading replies meanwhile (unless
+ * --no-read), for at most --hold seconds (default 5); then closes it. */
+static void garbage_on(int fd, long count)
 {
-    int fd = connected_socket();
     char buf[16384];
     unsigned state = 2463534242u;
     long sent = 0, received = 0;
@@ -154,6 +158,11 @@ static void garbage(long count)
     printf("garbage: sent %ld of %ld bytes, read %ld%s\n", sent, count, received,
            peer_gone ? ", then the server hung up" : "");
     hang_up(fd, reset_on_close);
+}
+
+static void garbage(long count)
+{
+    garbage_on(connected_socket(), count);
 }
 
 static void burst(long count)
@@ -260,7 +269,9 @@ static void flood(long count)
     free(polls);
 }
 
-static void accept_close(void)
+/* Listens on ADDR:0, prints "listening on ADDR:PORT", and returns the first
+ * connection accepted (within 10 s), or -1. */
+static int accepted_socket(void)
 {
     struct sockaddr_in a = address();
     int listener = socket(AF_INET, SOCK_STREAM, 0);
@@ -277,12 +288,21 @@ static void accept_close(void)
     fflush(stdout);
     struct pollfd p = { listener, POLLIN, 0 };
     if (poll(&p, 1, 10000) != 1) {
-        printf("accept-close: nobody came\n");
-        return;
+        printf("nobody came\n");
+        return -1;
     }
     int fd = accept(listener, NULL, NULL);
     if (fd == -1)
         die("accept");
+    close(listener);
+    return fd;
+}
+
+static void accept_close(void)
+{
+    int fd = accepted_socket();
+    if (fd == -1)
+        return;
     printf("accept-close: accepted; closing in %.2f s\n", hold < 0 ? 0 : hold);
     fflush(stdout);
     if (hold > 0)
@@ -345,7 +365,8 @@ int main(int argc, char **argv)
     }
     const char *mode = argv[i];
     long n = (i + 1 < argc) ? number(argv[i + 1]) : -1;
-    int listens = strcmp(mode, "accept-close") == 0 || strcmp(mode, "bound") == 0;
+    int listens = strcmp(mode, "accept-close") == 0 || strcmp(mode, "bound") == 0 ||
+                  strcmp(mode, "serve-garbage") == 0;
     if (port < 0 && !listens) {
         fprintf(stderr, "hostile: --port is needed\n");
         return 2;
@@ -374,6 +395,10 @@ int main(int argc, char **argv)
         flood(n);
     } else if (strcmp(mode, "accept-close") == 0) {
         accept_close();
+    } else if (strcmp(mode, "serve-garbage") == 0 && n >= 0) {
+        int fd = accepted_socket();
+        if (fd != -1)
+            garbage_on(fd, n);
     } else if (strcmp(mode, "bound") == 0) {
         bound();
     } else {
