@@ -1,8 +1,11 @@
 # hardening.bash: what tests/hostile.bats and tests/bad-input.bats share: the
 # table of servers and clients they torment, and a few probes of /proc.
 #
-# A new chapter (or a new server mode) is tested by adding a row below. A
-# chapter directory with no row makes every hostile test fail, naming it.
+# A new chapter (or a new server mode) is tested by adding a row below; a
+# chapter directory with no row fails the first test of hostile.bats, naming
+# it. (bad-input.bats needs no row: it reads each program's --help.)
+# A role that shows SIGPIPE killing it on purpose (chapter 5) keeps that
+# behind an option: its default, the one in these rows, ignores SIGPIPE.
 
 # SERVER_ROWS: "CHAPTER|SERVER ARGS|GOOD CLIENT ARGS|WHAT IT PRINTS|KIND"
 #   KIND: iterative (one client at a time, by design: chapters 1-4) or

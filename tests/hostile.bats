@@ -93,7 +93,6 @@ good_client() {
 # have peaked above its starting size plus the bound.
 against_every_server() {
     local case=$1 i peak base_fds=()
-    every_chapter_has_a_row
     for i in "${!SERVER_ROWS[@]}"; do
         use_server "$i"
         alive "$SERVER_PID" || fail "is not running (a test before broke it?)"
@@ -254,7 +253,15 @@ flooding_peer_with_resets_finish() {
 # (rather than ECONNRESET, or EOF first) depends on timing and the TCP stack:
 # the tests print where a real EPIPE happened, and require survival throughout.
 
+# A program inherits an ignored SIGPIPE: if this shell ignores it already, the
+# SigIgn check can't tell a program that ignores it from one that doesn't.
+sigpipe_default_here_or_skip() {
+    ! ignores_sigpipe "$BASHPID" ||
+        skip "SIGPIPE is ignored by the shell running the tests: every program inherits that"
+}
+
 @test "SIGPIPE: no server dies writing to a client that has gone" {
+    sigpipe_default_here_or_skip
     local i tries pipes=()
     for i in "${!SERVER_ROWS[@]}"; do
         use_server "$i"
@@ -272,6 +279,7 @@ flooding_peer_with_resets_finish() {
 }
 
 @test "SIGPIPE: no client dies writing to a server that has gone" {
+    sigpipe_default_here_or_skip
     local row args pipes=() status
     for row in "${CLIENT_ROWS[@]}"; do
         IFS='|' read -r R_CHAPTER args <<<"$row"
