@@ -33,14 +33,15 @@ roles() {
     "$ROOT/bin/$1" --help | awk '/^roles:/ { on = 1; next } /^$/ { on = 0 } on { print $1 }'
 }
 
-# options PROGRAM ROLE: "--option ARG" per option of the role's --help (ARG
-# "-" for a flag), --quiet and --help left out.
+# options PROGRAM ROLE: "--option ARG REPEATABLE" per option of the role's
+# --help (ARG "-" for a flag; REPEATABLE "repeatable" when its help says so,
+# else "-"), --quiet and --help left out.
 options() {
     "$ROOT/bin/$1" "$2" --help | awk '
         /^options:/ { on = 1; next }
         /^$/ { on = 0 }
         on && $1 ~ /^--/ && $1 != "--quiet" && $1 != "--help" {
-            print $1, ($2 ~ /^[A-Z]+$/ ? $2 : "-")
+            print $1, ($2 ~ /^[A-Z]+$/ ? $2 : "-"), (/repeatable/ ? "repeatable" : "-")
         }'
 }
 
@@ -84,6 +85,7 @@ check() {
     esac
     CASES=$((CASES + 1))
     local shown="$program $role ${*@Q}"
+    ((${#shown} < 200)) || shown="${shown:0:200}..."
     if [[ $expect == valid ]]; then
         why=$(check_valid "$bin" "$role" --quiet "${context[@]}" "$@") ||
             FAILURES+=("$shown: $why")
@@ -112,7 +114,7 @@ check() {
     elif [[ $expect == usage && -n $option && $output != *"$option"* ]]; then
         why="the usage line does not name $option"
     fi
-    [[ -z $why ]] || FAILURES+=("$shown: $why: $output")
+    [[ -z $why ]] || FAILURES+=("$shown: $why: ${output:0:300}")
 }
 
 # check_valid BIN ROLE ARGS...: a legitimate value: a server must print its
@@ -155,8 +157,11 @@ report_failures() {
 
 @test "bad input: every option of every role, with the standard bad values (from --help)" {
     local program role option arg class classes default
+    local long
+    printf -v long '%05000d' 0
+    long=${long//0/9}               # 5000 nines
     local -A values=([empty]="" [negative]=-1 [zero]=0 [huge]=99999999999999999999
-        [word]=abc.invalid [hex]=0x10 [fraction]=1.5 [wrapping]=17179869185G)
+        [word]=abc.invalid [hex]=0x10 [fraction]=1.5 [wrapping]=17179869185G [long]=$long)
     # bats' trap on every command would make these hundreds of runs twice as
     # slow; report_failures puts it back.
     BATS_DEBUG_TRAP=$(trap -p DEBUG)
@@ -165,7 +170,7 @@ report_failures() {
     for program in $(programs); do
         for role in $(roles "$program"); do
             remember_options "$program" "$role"
-            while read -r option arg; do
+            while read -r option arg _; do
                 [[ -n $option ]] || continue
                 if [[ $arg == - ]]; then
                     check usage "$option" "$program" "$role" "$option=1"
@@ -174,10 +179,10 @@ report_failures() {
                 check usage "$option" "$program" "$role" "$option"   # the value missing
                 if [[ $NUMERIC_ARGS == *" $arg "* ]]; then
                     default=usage
-                    classes="empty negative zero huge word hex fraction wrapping"
+                    classes="empty negative zero huge word hex fraction wrapping long"
                 elif [[ $TEXT_ARGS == *" $arg "* ]]; then
                     default=runtime
-                    classes="empty negative zero huge word"
+                    classes="empty negative zero huge word long"
                 else
                     FAILURES+=("$program $role $option: value '$arg' is in neither NUMERIC_ARGS nor TEXT_ARGS of $BATS_TEST_FILENAME")
                     continue
@@ -193,7 +198,7 @@ report_failures() {
     report_failures
 }
 
-@test "bad input: no role, unknown roles and options, options of another role, extra arguments" {
+@test "bad input: no role, unknown roles and options, options of another role, extra arguments, too many repeats" {
     local program role other option arg synopsis
     # bats' trap on every command would make these hundreds of runs twice as
     # slow; report_failures puts it back.
@@ -213,11 +218,20 @@ report_failures() {
                 [[ $synopsis == *'['* ]] && check usage "" "$program" "$role" one two
                 [[ $synopsis == *'['* ]] || check usage "" "$program" "$role" extra
             fi
+            # A repeatable option given more times than the program keeps.
+            while read -r option arg repeatable; do
+                [[ $repeatable == repeatable ]] || continue
+                local many=() i
+                for ((i = 0; i < 200; i++)); do
+                    many+=("$option" "x$i")
+                done
+                check usage "$option" "$program" "$role" "${many[@]}"
+            done <<<"${OPTIONS_OF["$program $role"]}"
             # An option of another role is refused, naming it.
             for other in $(roles "$program"); do
                 [[ $other == "$role" ]] && continue
                 remember_options "$program" "$other"
-                while read -r option arg; do
+                while read -r option arg _; do
                     [[ -n $option ]] || continue
                     [[ $'\n'${OPTIONS_OF["$program $role"]}$'\n' == *$'\n'"$option "* ]] && continue
                     if [[ $arg == - ]]; then
