@@ -91,7 +91,7 @@ check() {
             FAILURES+=("$shown: $why")
         return 0
     fi
-    local output="" status=0 command=("$bin") out="$BATS_TEST_TMPDIR/case.out"
+    local output="" status=0 command=("$bin") out="$BATS_TEST_TMPDIR/case.$program.out"
     [[ -n $role ]] && command+=("$role" --quiet "${context[@]}")    # no role: nothing else
     timeout -k 1 5 "${command[@]}" "$@" </dev/null >"$out" 2>&1 || status=$?
     IFS= read -r -d '' output <"$out" || true
@@ -121,7 +121,7 @@ check() {
 # ready line (then it is stopped); another role must not exit 2 (usage errors
 # come at once) or die, within 0.3 s (still running then is fine: a demo).
 check_valid() {
-    local log="$BATS_TEST_TMPDIR/valid.log" pid i status first=""
+    local log="$BATS_TEST_TMPDIR/valid.${1##*/}.log" pid i status first=""
     : >"$log"
     timeout -k 1 5 "$@" </dev/null >"$log" 2>&1 3>&- &
     pid=$!
@@ -155,95 +155,120 @@ report_failures() {
     fi
 }
 
-@test "bad input: every option of every role, with the standard bad values (from --help)" {
-    local program role option arg class classes default
-    local long
-    printf -v long '%05000d' 0
-    long=${long//0/9}               # 5000 nines
-    local -A values=([empty]="" [negative]=-1 [zero]=0 [huge]=99999999999999999999
-        [word]=abc.invalid [hex]=0x10 [fraction]=1.5 [wrapping]=17179869185G [long]=$long)
-    # bats' trap on every command would make these hundreds of runs twice as
-    # slow; report_failures puts it back.
+# for_every_program FUNCTION: FUNCTION PROGRAM for every program at once (in
+# the background, one each: the machine's cores share the hundreds of runs),
+# then the cases counted and the failures reported together.
+for_every_program() {
+    local program pids=() report
+    # bats' trap on every command would make these runs twice as slow;
+    # report_failures puts it back.
     BATS_DEBUG_TRAP=$(trap -p DEBUG)
     trap - DEBUG
     hold_refusing_port
     for program in $(programs); do
-        for role in $(roles "$program"); do
-            remember_options "$program" "$role"
-            while read -r option arg _; do
-                [[ -n $option ]] || continue
-                if [[ $arg == - ]]; then
-                    check usage "$option" "$program" "$role" "$option=1"
-                    continue
-                fi
-                check usage "$option" "$program" "$role" "$option"   # the value missing
-                if [[ $NUMERIC_ARGS == *" $arg "* ]]; then
-                    default=usage
-                    classes="empty negative zero huge word hex fraction wrapping long"
-                elif [[ $TEXT_ARGS == *" $arg "* ]]; then
-                    default=runtime
-                    classes="empty negative zero huge word long"
-                else
-                    FAILURES+=("$program $role $option: value '$arg' is in neither NUMERIC_ARGS nor TEXT_ARGS of $BATS_TEST_FILENAME")
-                    continue
-                fi
-                for class in $classes; do
-                    expectation "$program" "$role" "$option" "$class" "$default"
-                check "$EXPECT" \
-                        "$option" "$program" "$role" "$option" "${values[$class]}"
-                done
-            done <<<"${OPTIONS_OF["$program $role"]}"
-        done
+        (
+            "$1" "$program"
+            echo "cases $CASES"
+            printf 'failure %s\n' "${FAILURES[@]}"
+        ) >"$BATS_TEST_TMPDIR/report.$program" 2>&1 &
+        pids+=($!)
+    done
+    wait "${pids[@]}" || true
+    for program in $(programs); do
+        report="$BATS_TEST_TMPDIR/report.$program"
+        grep -q '^cases ' "$report" ||
+            FAILURES+=("$program: the run of its cases stopped early: $(tail -3 "$report")")
+        CASES=$((CASES + $(sed -n 's/^cases //p' "$report" | head -1) + 0))
+        while IFS= read -r line; do
+            [[ $line == 'failure '?* ]] && FAILURES+=("${line#failure }")
+        done <"$report"
     done
     report_failures
 }
 
-@test "bad input: no role, unknown roles and options, options of another role, extra arguments, too many repeats" {
-    local program role other option arg synopsis
-    # bats' trap on every command would make these hundreds of runs twice as
-    # slow; report_failures puts it back.
-    BATS_DEBUG_TRAP=$(trap -p DEBUG)
-    trap - DEBUG
-    hold_refusing_port
-    for program in $(programs); do
-        check usage "" "$program" ""    # no role at all
-        check usage "" "$program" no-such-role
-        for role in $(roles "$program"); do
-            remember_options "$program" "$role"
-            check usage --no-such-option "$program" "$role" --no-such-option
-            check usage --no-such-option "$program" "$role" --no-such-option=3
-            synopsis=$("$ROOT/bin/$program" "$role" --help | sed -n 's/^usage: //p')
-            if [[ $synopsis != *'...'* ]]; then
-                # Roles taking one argument at most: two are one too many.
-                [[ $synopsis == *'['* ]] && check usage "" "$program" "$role" one two
-                [[ $synopsis == *'['* ]] || check usage "" "$program" "$role" extra
+# option_values PROGRAM: every option of every role of PROGRAM, with the
+# standard bad values, expected as --help's kind and the table say.
+option_values() {
+    local program=$1 role option arg class classes default long
+    printf -v long '%05000d' 0
+    long=${long//0/9}               # 5000 nines
+    local -A values=([empty]="" [negative]=-1 [zero]=0 [huge]=99999999999999999999
+        [word]=abc.invalid [hex]=0x10 [fraction]=1.5 [wrapping]=17179869185G [long]=$long)
+    for role in $(roles "$program"); do
+        remember_options "$program" "$role"
+        while read -r option arg _; do
+            [[ -n $option ]] || continue
+            if [[ $arg == - ]]; then
+                check usage "$option" "$program" "$role" "$option=1"
+                continue
             fi
-            # A repeatable option given more times than the program keeps.
-            while read -r option arg repeatable; do
-                [[ $repeatable == repeatable ]] || continue
-                local many=() i
-                for ((i = 0; i < 200; i++)); do
-                    many+=("$option" "x$i")
-                done
-                check usage "$option" "$program" "$role" "${many[@]}"
-            done <<<"${OPTIONS_OF["$program $role"]}"
-            # An option of another role is refused, naming it.
-            for other in $(roles "$program"); do
-                [[ $other == "$role" ]] && continue
-                remember_options "$program" "$other"
-                while read -r option arg _; do
-                    [[ -n $option ]] || continue
-                    [[ $'\n'${OPTIONS_OF["$program $role"]}$'\n' == *$'\n'"$option "* ]] && continue
-                    if [[ $arg == - ]]; then
-                        check usage "$option" "$program" "$role" "$option"
-                    else
-                        check usage "$option" "$program" "$role" "$option" 1
-                    fi
-                done <<<"${OPTIONS_OF["$program $other"]}"
+            check usage "$option" "$program" "$role" "$option"   # the value missing
+            if [[ $NUMERIC_ARGS == *" $arg "* ]]; then
+                default=usage
+                classes="empty negative zero huge word hex fraction wrapping long"
+            elif [[ $TEXT_ARGS == *" $arg "* ]]; then
+                default=runtime
+                classes="empty negative zero huge word long"
+            else
+                FAILURES+=("$program $role $option: value '$arg' is in neither NUMERIC_ARGS nor TEXT_ARGS of tests/bad-input.bats")
+                continue
+            fi
+            for class in $classes; do
+                expectation "$program" "$role" "$option" "$class" "$default"
+                check "$EXPECT" "$option" "$program" "$role" "$option" "${values[$class]}"
             done
+        done <<<"${OPTIONS_OF["$program $role"]}"
+    done
+}
+
+@test "bad input: every option of every role, with the standard bad values (from --help)" {
+    for_every_program option_values
+}
+
+# command_lines PROGRAM: no role, unknown roles and options, extra arguments,
+# repeatable options repeated too often, options of another role.
+command_lines() {
+    local program=$1 role other option arg repeatable synopsis many i
+    check usage "" "$program" ""    # no role at all
+    check usage "" "$program" no-such-role
+    for role in $(roles "$program"); do
+        remember_options "$program" "$role"
+        check usage --no-such-option "$program" "$role" --no-such-option
+        check usage --no-such-option "$program" "$role" --no-such-option=3
+        synopsis=$("$ROOT/bin/$program" "$role" --help | sed -n 's/^usage: //p')
+        if [[ $synopsis != *'...'* ]]; then
+            # Roles taking one argument at most: two are one too many.
+            [[ $synopsis == *'['* ]] && check usage "" "$program" "$role" one two
+            [[ $synopsis == *'['* ]] || check usage "" "$program" "$role" extra
+        fi
+        # A repeatable option given more times than the program keeps.
+        while read -r option arg repeatable; do
+            [[ $repeatable == repeatable ]] || continue
+            many=()
+            for ((i = 0; i < 200; i++)); do
+                many+=("$option" "x$i")
+            done
+            check usage "$option" "$program" "$role" "${many[@]}"
+        done <<<"${OPTIONS_OF["$program $role"]}"
+        # An option of another role is refused, naming it.
+        for other in $(roles "$program"); do
+            [[ $other == "$role" ]] && continue
+            remember_options "$program" "$other"
+            while read -r option arg _; do
+                [[ -n $option ]] || continue
+                [[ $'\n'${OPTIONS_OF["$program $role"]}$'\n' == *$'\n'"$option "* ]] && continue
+                if [[ $arg == - ]]; then
+                    check usage "$option" "$program" "$role" "$option"
+                else
+                    check usage "$option" "$program" "$role" "$option" 1
+                fi
+            done <<<"${OPTIONS_OF["$program $other"]}"
         done
     done
-    report_failures
+}
+
+@test "bad input: no role, unknown roles and options, options of another role, extra arguments, too many repeats" {
+    for_every_program command_lines
 }
 
 # Positional arguments that are wrong, chapter by chapter: "PROGRAM|ROLE|ARGS".
