@@ -23,8 +23,9 @@ SERVER_ROWS=(
     "06-select||--message hello|hello|concurrent"
 )
 
-# CLIENT_ROWS: "CHAPTER|CLIENT ARGS" for the SIGPIPE tests: arguments that make
-# the client write as much as it can to a server that already hung up.
+# CLIENT_ROWS: "CHAPTER|CLIENT ARGS": every client, with arguments that make it
+# write as much as it can (to a server that already hung up, in the SIGPIPE
+# test; to one that answers garbage, in the hostile-server test).
 CLIENT_ROWS=(
     "01-blocking|--message one --message two"
     "02-fixed-length|--chunk 1 --message hello"

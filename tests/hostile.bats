@@ -100,7 +100,6 @@ against_every_server() {
         use_server "$i"
         alive "$SERVER_PID" || fail "is not running (a test before broke it?)"
         base_fds[i]=$(fd_count "$SERVER_PID")
-        memory_bounds
         "$case" "$i"
     done
     for i in "${!SERVER_ROWS[@]}"; do

@@ -240,26 +240,24 @@ static void flood(long count)
     }
     /* Wait until every handshake finished, or --hold ran out: a full backlog
      * leaves some in SYN_SENT, and those are dropped unfinished. */
+    for (long i = 0; i < opened; i++) {
+        polls[i].fd = fds[i];
+        polls[i].events = POLLOUT;
+    }
     double deadline = now() + (hold < 0 ? 1 : hold);
     for (;;) {
-        connected = 0;
+        if (poll(polls, (nfds_t)opened, 20) == -1)
+            die("poll");
         long waiting = 0;
+        connected = 0;
         for (long i = 0; i < opened; i++) {
-            int error = 0;
-            socklen_t length = sizeof error;
-            polls[waiting].fd = fds[i];
-            polls[waiting].events = POLLOUT;
-            polls[waiting].revents = 0;
-            struct pollfd p = { fds[i], POLLOUT, 0 };
-            if (poll(&p, 1, 0) == 1 && getsockopt(fds[i], SOL_SOCKET, SO_ERROR, &error, &length) == 0
-                && error == 0)
-                connected++;
-            else if (p.revents == 0)
+            if (polls[i].revents == 0)
                 waiting++;
+            else if (!(polls[i].revents & (POLLERR | POLLHUP)))
+                connected++;
         }
         if (waiting == 0 || now() >= deadline)
             break;
-        poll(polls, (nfds_t)waiting, 20);
     }
     for (long i = 0; i < opened; i++)
         hang_up(fds[i], reset_on_close);
