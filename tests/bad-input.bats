@@ -41,7 +41,12 @@ options() {
         /^options:/ { on = 1; next }
         /^$/ { on = 0 }
         on && $1 ~ /^--/ && $1 != "--quiet" && $1 != "--help" {
-            print $1, ($2 ~ /^[A-Z]+$/ ? $2 : "-"), (/repeatable/ ? "repeatable" : "-")
+            # The option and its value name fill a 24-column field (common/
+            # socklab.c, print_option_help); past 24, guess from the case.
+            left = substr($0, 27, 1) == " " ? substr($0, 3, 24) : $1 " " $2
+            n = split(left, word, " ")
+            arg = (n > 1 && word[2] ~ /^[A-Z]/) ? word[2] : "-"
+            print $1, arg, (/repeatable/ ? "repeatable" : "-")
         }'
 }
 
