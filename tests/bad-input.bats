@@ -13,8 +13,11 @@ load hardening
 
 HOSTILE="$ROOT/bin/hostile"
 TABLE="$BATS_TEST_DIRNAME/bad-input.table"
-NUMERIC_ARGS=" N MS K BYTES SEC "   # --help's name for a value that is a number
-TEXT_ARGS=" ADDR H TEXT STR "        # ... and for one that is any text
+# --help's names for values: numbers (I,N,C: a list of them), one word of a
+# fixed set, any text. Every option's value name must be in one of them.
+NUMERIC_ARGS=" N MS K BYTES SEC I,N,C "
+WORD_ARGS=" MODE "
+TEXT_ARGS=" ADDR H TEXT STR "
 
 setup_file() {
     make -s -C "$BATS_TEST_DIRNAME/hostile" >/dev/null
@@ -211,11 +214,14 @@ option_values() {
             if [[ $NUMERIC_ARGS == *" $arg "* ]]; then
                 default=usage
                 classes="empty negative zero huge word hex fraction wrapping long"
+            elif [[ $WORD_ARGS == *" $arg "* ]]; then
+                default=usage
+                classes="empty negative zero huge word long"
             elif [[ $TEXT_ARGS == *" $arg "* ]]; then
                 default=runtime
                 classes="empty negative zero huge word long"
             else
-                FAILURES+=("$program $role $option: value '$arg' is in neither NUMERIC_ARGS nor TEXT_ARGS of tests/bad-input.bats")
+                FAILURES+=("$program $role $option: value name '$arg' is in none of NUMERIC_ARGS, WORD_ARGS, TEXT_ARGS of tests/bad-input.bats")
                 continue
             fi
             for class in $classes; do

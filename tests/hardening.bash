@@ -3,15 +3,16 @@
 #
 # A new chapter (or a new server mode) is tested by adding a row below; a
 # chapter directory with no row fails the first test of hostile.bats, naming
-# it. (bad-input.bats needs no row: it reads each program's --help.)
+# it, and rows of a chapter not here yet are left out. (bad-input.bats needs
+# no row: it reads each program's --help.)
 # A role that shows SIGPIPE killing it on purpose (chapter 5) keeps that
 # behind an option: its default, the one in these rows, ignores SIGPIPE.
 
-# SERVER_ROWS: "CHAPTER|SERVER ARGS|GOOD CLIENT ARGS|WHAT IT PRINTS|KIND"
+# ALL_SERVER_ROWS: "CHAPTER|SERVER ARGS|GOOD CLIENT ARGS|WHAT IT PRINTS|KIND"
 #   KIND: iterative (one client at a time, by design: chapters 1-4) or
 #   concurrent (must keep serving others while a hostile peer stays).
 #   SERVER ARGS that are not defaults say why in a comment.
-SERVER_ROWS=(
+ALL_SERVER_ROWS=(
     "01-blocking||--message hello|hello|iterative"
     "02-fixed-length||--message hello|hello|iterative"
     "03-byte-order||1 2 3|6|iterative"
@@ -20,21 +21,36 @@ SERVER_ROWS=(
     # for the marker in it), up to its limit; the test holds it to that limit.
     "04-shutdown|--max-payload 1M|hello|hellohello|iterative"
     "04-shutdown|--length-prefix --max-payload 1M|--length-prefix hello|hellohello|iterative"
+    "05-dead-peers||--message hello|answer: hello|iterative"
     "06-select||--message hello|hello|concurrent"
 )
 
-# CLIENT_ROWS: "CHAPTER|CLIENT ARGS": every client, with arguments that make it
+# ALL_CLIENT_ROWS: "CHAPTER|CLIENT ARGS": every client, with arguments that make it
 # write as much as it can (to a server that already hung up, in the SIGPIPE
 # test; to one that answers garbage, in the hostile-server test).
-CLIENT_ROWS=(
+ALL_CLIENT_ROWS=(
     "01-blocking|--message one --message two"
     "02-fixed-length|--chunk 1 --message hello"
     "03-byte-order|1 2 3"
     "03-byte-order|--text 1 2 3"
     "04-shutdown|hello"
     "04-shutdown|--length-prefix hello"
+    "05-dead-peers|--message hello"   # --no-sigpipe-ignore shows SIGPIPE on purpose: not here
     "06-select|--bytes 1M"
 )
+
+# present_rows NAME: the rows of the array NAME whose chapter is in chapters/.
+present_rows() {
+    local -n rows=$1
+    local row
+    for row in "${rows[@]}"; do
+        [[ -d $ROOT/chapters/${row%%|*} ]] && printf '%s\n' "$row"
+    done
+}
+
+# The rows used: those of the chapters present.
+mapfile -t SERVER_ROWS < <(present_rows ALL_SERVER_ROWS)
+mapfile -t CLIENT_ROWS < <(present_rows ALL_CLIENT_ROWS)
 
 # split_row ROW: sets R_CHAPTER, R_SERVER_ARGS, R_CLIENT_ARGS, R_EXPECT, R_KIND
 # (the args as arrays), and R_LABEL to name the row in failures.
