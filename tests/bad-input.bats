@@ -321,7 +321,7 @@ POSITIONAL_ROWS=(
     ((CASES > 0))
     report_failures
     # The one line names the call and the name that failed.
-    run "$ROOT/bin/01-blocking" client --quiet --host no-such-host.invalid
+    run timeout 5 "$ROOT/bin/01-blocking" client --quiet --host no-such-host.invalid
     [[ $output == *getaddrinfo*no-such-host.invalid* ]]
 }
 
