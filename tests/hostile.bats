@@ -134,8 +134,8 @@ reset_at_once() {
 # Chapters 1-4 serve one client at a time by design: a peer that never sends
 # holds the server until it leaves, and the good client waits in the backlog
 # meanwhile. What they must do is serve the next client once it has gone, with
-# nothing leaked. Chapter 6's select() is the cure (and chapter 5's timeouts):
-# there, the good client is served while the silent peer is still connected.
+# nothing leaked. Chapter 6's select() is the cure (chapter 5's timeouts are
+# the other): there, the good client is served while the silent peer stays.
 silent_peer() {
     local hold=0.2
     [[ $R_KIND == concurrent ]] && hold=30    # the test stops it
@@ -185,6 +185,8 @@ halfclosing_peer() {
     [[ $output == *'then EOF' ]] || fail "hostile halfclose: $output"
 }
 
+# 300 connections at once (the iterative servers' backlog holds a few; the
+# rest are dropped half-open), all closed after 0.1 s.
 flooding_peer() {
     start_background "flood_$1" "$HOSTILE" --port "$PORT" --hold 0.1 flood 300
 }
@@ -195,11 +197,12 @@ flooding_peer_finish() {
 }
 
 flooding_peer_with_resets() {
-    start_background "flood_$1" "$HOSTILE" --port "$PORT" --hold 0.1 --reset flood 300
+    start_background "reset_flood_$1" "$HOSTILE" --port "$PORT" --hold 0.1 --reset flood 300
 }
 
 flooding_peer_with_resets_finish() {
-    flooding_peer_finish "$1"
+    wait_for_line "$BATS_TEST_TMPDIR/reset_flood_$1.log" '^flood: 300 opened.*with RST' 5 ||
+        fail "hostile flood --reset: $(cat "$BATS_TEST_TMPDIR/reset_flood_$1.log")"
 }
 
 @test "every chapter has a row in the hostile table (tests/hardening.bash)" {
