@@ -79,6 +79,7 @@ declare -gA OPTIONS_OF=()
 remember_options() {
     [[ -v OPTIONS_OF["$1 $2"] ]] || OPTIONS_OF["$1 $2"]=$(options "$1" "$2")
 }
+
 FAILURES=()
 CASES=0
 
@@ -338,4 +339,25 @@ POSITIONAL_ROWS=(
         stop_process "$SERVER_PID"
     done
     report_failures
+}
+
+@test "bad input: every row of bad-input.table names an option of a program here (or one to come)" {
+    local key program role option class stale=() found p
+    for key in "${!EXPECTED[@]}"; do
+        read -r program role option class <<<"$key"
+        [[ $program == '*' || -d $ROOT/chapters/$program ]] || continue   # not merged yet
+        [[ " empty negative zero huge word long hex fraction wrapping " == *" $class "* ]] ||
+            stale+=("$key: no class '$class'")
+        found=0
+        for p in $(programs); do
+            [[ $program == '*' || $program == "$p" ]] || continue
+            remember_options "$p" "$role" 2>/dev/null || continue
+            [[ $'\n'${OPTIONS_OF["$p $role"]} == *$'\n'"$option "* ]] && found=1
+        done
+        ((found)) || stale+=("$key: no program here has $role $option")
+    done
+    if ((${#stale[@]})); then
+        printf '%s\n' "${stale[@]}"
+        return 1
+    fi
 }
