@@ -405,6 +405,17 @@ const char *sl_local_address(int fd, char *buf)
     return sl_format_address((struct sockaddr *)&address, length, buf);
 }
 
+int sl_local_port(int fd)
+{
+    struct sockaddr_storage address;
+    socklen_t length = sizeof address;
+    if (getsockname(fd, (struct sockaddr *)&address, &length) == -1)
+        sl_fail_errno("getsockname");
+    if (address.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&address)->sin6_port);
+    return ntohs(((struct sockaddr_in *)&address)->sin_port);
+}
+
 int sl_announce_listening(int fd)
 {
     struct sockaddr_storage address;

@@ -113,6 +113,9 @@ const char *sl_peer_address(int fd, char *buf);
 /* The local address of a socket, formatted as above. */
 const char *sl_local_address(int fd, char *buf);
 
+/* The local port of a socket (the real one after binding port 0), or exits 1. */
+int sl_local_port(int fd);
+
 /* Seconds on a clock that never jumps, for measuring how long things took. */
 double sl_now(void);
 

@@ -398,18 +398,17 @@ static int run_demo(void)
     int listener = open_listener("127.0.0.1", 0, opt.backlog, 1);
     if (sl_announce_listening(listener) == -1)
         sl_fail_errno("getsockname");
-    char address[SL_ADDR_STRLEN];
-    const char *port = strrchr(sl_local_address(listener, address), ':') + 1;
+    int port = sl_local_port(listener);
 
     pid_t a = fork_or_fail();
     if (a == 0) {
         close(listener);
-        demo_client_a(atoi(port), a_was_served[1], b_has_connected[0]);
+        demo_client_a(port, a_was_served[1], b_has_connected[0]);
     }
     pid_t b = fork_or_fail();
     if (b == 0) {
         close(listener);
-        demo_client_b(atoi(port), a_was_served[0], b_has_connected[1]);
+        demo_client_b(port, a_was_served[0], b_has_connected[1]);
     }
     serve(listener, 2);
     close(listener);

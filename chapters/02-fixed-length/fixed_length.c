@@ -441,8 +441,7 @@ static int run_demo(void)
     int listener = sl_listen_or_exit("127.0.0.1", 0, 8);
     if (sl_announce_listening(listener) == -1)
         sl_fail_errno("getsockname");
-    char address[SL_ADDR_STRLEN];
-    int port = atoi(strrchr(sl_local_address(listener, address), ':') + 1);
+    int port = sl_local_port(listener);
 
     fflush(stdout);     /* or the child would print the ready line again */
     pid_t child = fork();

@@ -712,8 +712,7 @@ static pid_t start_demo_server(int count, int *port)
     int listener = sl_listen_or_exit("127.0.0.1", 0, 8);
     if (sl_announce_listening(listener) == -1)
         sl_fail_errno("getsockname");
-    char address[SL_ADDR_STRLEN];
-    *port = atoi(strrchr(sl_local_address(listener, address), ':') + 1);
+    *port = sl_local_port(listener);
     pid_t pid = fork_or_fail();
     if (pid == 0) {
         struct server_settings s = server_settings_from_options();
@@ -956,8 +955,7 @@ static int demo_fork(void)
     int listener = sl_listen_or_exit("127.0.0.1", 0, 8);
     if (sl_announce_listening(listener) == -1)
         sl_fail_errno("getsockname");
-    char address[SL_ADDR_STRLEN];
-    int port = atoi(strrchr(sl_local_address(listener, address), ':') + 1);
+    int port = sl_local_port(listener);
     demo_shared_close(listener, port);
     demo_shared_shutdown(listener, port);
     demo_shared_shutdown_both(listener, port);

@@ -430,9 +430,12 @@ static void probe_dead_peer(int fd)
     ssize_t n = send(fd, "PING\n", 5, 0);
     sl_narrate("send(fd %d, 5 bytes) -> %zd%s%s%s", fd, n, n == -1 ? " (" : "",
                n == -1 ? strerror(errno) : "", n == -1 ? ")" : ": accepted by my kernel");
-    /* A real network takes a round trip to bring the reset back. */
-    struct timespec pause = { 0, 100 * 1000 * 1000 };
-    nanosleep(&pause, NULL);
+    /* The reset takes a round trip to come back. It arrives as an error on
+     * the socket, which poll() reports whatever events are asked for: wait
+     * for it (2 s at most: a peer whose host is gone sends no reset). */
+    struct pollfd reset = { fd, 0, 0 };
+    if (poll(&reset, 1, 2000) == -1)
+        sl_narrate("poll(fd %d) -> -1 (%s)", fd, strerror(errno));
     n = send(fd, "PING\n", 5, 0);
     sl_narrate("send(fd %d, 5 bytes) -> %zd%s%s%s", fd, n, n == -1 ? " (" : "",
                n == -1 ? strerror(errno) : "", n == -1 ? ")" : "");
@@ -620,8 +623,7 @@ static int start_server(struct pair *p, const char *behave)
         sl_fail_errno("pipe");
     sl_set_role("server");
     int listener = sl_listen_or_exit("127.0.0.1", 0, 8);
-    char address[SL_ADDR_STRLEN];
-    int port = atoi(strrchr(sl_local_address(listener, address), ':') + 1);
+    int port = sl_local_port(listener);
     sl_set_role("demo");
     p->server = fork_or_fail();
     if (p->server == 0) {

@@ -1044,8 +1044,7 @@ static pid_t start_demo_server(int *port, int quiet)
     init_client_table();
     sl_set_role("server");
     int listener = get_listener("127.0.0.1", 0, opt.backlog);
-    char address[SL_ADDR_STRLEN];
-    *port = atoi(strrchr(sl_local_address(listener, address), ':') + 1);
+    *port = sl_local_port(listener);
     pid_t pid = fork_or_fail();
     if (pid == 0) {
         /* Narration has no off switch once parsed: send it nowhere. */
