@@ -428,6 +428,16 @@ int sl_announce_listening(int fd)
     return 0;
 }
 
+pid_t sl_fork(void)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == -1)
+        sl_fail_errno("fork");
+    return pid;
+}
+
 double sl_now(void)
 {
     struct timespec now;

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 /* Exit statuses shared by every chapter; a chapter may add its own (>= 3). */
 enum { SL_EXIT_OK = 0, SL_EXIT_RUNTIME = 1, SL_EXIT_USAGE = 2 };
@@ -115,6 +116,11 @@ const char *sl_local_address(int fd, char *buf);
 
 /* The local port of a socket (the real one after binding port 0), or exits 1. */
 int sl_local_port(int fd);
+
+/* fork(), after flushing stdout and stderr (or the child would print the
+ * parent's buffered output again): the child's pid, 0 in the child; exits 1
+ * if fork fails. */
+pid_t sl_fork(void);
 
 /* Seconds on a clock that never jumps, for measuring how long things took. */
 double sl_now(void);

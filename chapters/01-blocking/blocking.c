@@ -380,15 +380,6 @@ static _Noreturn void demo_client_b(int port, int a_was_served, int b_has_connec
     exit(SL_EXIT_OK);
 }
 
-static pid_t fork_or_fail(void)
-{
-    fflush(stdout);     /* or the child would print the parent's buffered output again */
-    pid_t pid = fork();
-    if (pid == -1)
-        sl_fail_errno("fork");
-    return pid;
-}
-
 static int run_demo(void)
 {
     int a_was_served[2], b_has_connected[2];
@@ -400,12 +391,12 @@ static int run_demo(void)
         sl_fail_errno("getsockname");
     int port = sl_local_port(listener);
 
-    pid_t a = fork_or_fail();
+    pid_t a = sl_fork();
     if (a == 0) {
         close(listener);
         demo_client_a(port, a_was_served[1], b_has_connected[0]);
     }
-    pid_t b = fork_or_fail();
+    pid_t b = sl_fork();
     if (b == 0) {
         close(listener);
         demo_client_b(port, a_was_served[0], b_has_connected[1]);

@@ -680,15 +680,6 @@ static int run_server(void)
 
 /* ---- the demo: the recipe's runs, then close() vs shutdown() ------------- */
 
-static pid_t fork_or_fail(void)
-{
-    fflush(stdout);     /* or the child would print the parent's buffered output again */
-    pid_t pid = fork();
-    if (pid == -1)
-        sl_fail_errno("fork");
-    return pid;
-}
-
 static int wait_for(pid_t pid)
 {
     int status;
@@ -713,7 +704,7 @@ static pid_t start_demo_server(int count, int *port)
     if (sl_announce_listening(listener) == -1)
         sl_fail_errno("getsockname");
     *port = sl_local_port(listener);
-    pid_t pid = fork_or_fail();
+    pid_t pid = sl_fork();
     if (pid == 0) {
         struct server_settings s = server_settings_from_options();
         serve(listener, count, &s);
@@ -839,7 +830,7 @@ static int connect_and_share(int listener, int port, int *fd, struct child_line 
     int orders[2], done[2];
     if (pipe(orders) == -1 || pipe(done) == -1)
         sl_fail_errno("pipe");
-    child->pid = fork_or_fail();
+    child->pid = sl_fork();
     if (child->pid == 0) {
         close(listener);
         close(orders[1]);

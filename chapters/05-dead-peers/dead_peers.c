@@ -605,16 +605,6 @@ struct pair {
     double ended_at;
 };
 
-static pid_t fork_or_fail(void)
-{
-    fflush(stdout);     /* or the child would print the parent's buffered output again */
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid == -1)
-        sl_fail_errno("fork");
-    return pid;
-}
-
 /* Starts a server that behaves as BEHAVE on a free port: its port. */
 static int start_server(struct pair *p, const char *behave)
 {
@@ -625,7 +615,7 @@ static int start_server(struct pair *p, const char *behave)
     int listener = sl_listen_or_exit("127.0.0.1", 0, 8);
     int port = sl_local_port(listener);
     sl_set_role("demo");
-    p->server = fork_or_fail();
+    p->server = sl_fork();
     if (p->server == 0) {
         close(report[0]);
         sl_set_role("server");
@@ -649,7 +639,7 @@ static void start_client(struct pair *p, int port, int wait_for_go)
     int go[2] = { -1, -1 };
     if (wait_for_go && pipe(go) == -1)
         sl_fail_errno("pipe");
-    p->client = fork_or_fail();
+    p->client = sl_fork();
     if (p->client == 0) {
         close(p->reports);
         if (wait_for_go)
@@ -1017,7 +1007,7 @@ static int run_demo(const char *scenario)
         ok &= demo_crash() == SL_EXIT_OK;
         ok &= demo_freeze() == SL_EXIT_OK;
         /* Last, in a child: it moves into a namespace of its own. */
-        pid_t pid = fork_or_fail();
+        pid_t pid = sl_fork();
         if (pid == 0)
             exit(demo_vanish());
         int status;

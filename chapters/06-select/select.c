@@ -1021,15 +1021,6 @@ static int run_client(void)
 
 /* ---- the demo ------------------------------------------------------------ */
 
-static pid_t fork_or_fail(void)
-{
-    fflush(stdout);     /* or the child would print the parent's buffered output again */
-    pid_t pid = fork();
-    if (pid == -1)
-        sl_fail_errno("fork");
-    return pid;
-}
-
 static int exit_status_of(pid_t pid)
 {
     int status;
@@ -1045,7 +1036,7 @@ static pid_t start_demo_server(int *port, int quiet)
     sl_set_role("server");
     int listener = get_listener("127.0.0.1", 0, opt.backlog);
     *port = sl_local_port(listener);
-    pid_t pid = fork_or_fail();
+    pid_t pid = sl_fork();
     if (pid == 0) {
         /* Narration has no off switch once parsed: send it nowhere. */
         int null = quiet ? open("/dev/null", O_WRONLY) : -1;
@@ -1106,7 +1097,7 @@ static int demo_two_clients(int port)
     if (pipe(a_served) == -1 || pipe(b_done) == -1)
         sl_fail_errno("pipe");
     char byte = 'x';
-    pid_t a = fork_or_fail();
+    pid_t a = sl_fork();
     if (a == 0) {
         sl_set_role("client A");
         int fd = connect_to_server("127.0.0.1", port);
@@ -1120,7 +1111,7 @@ static int demo_two_clients(int port)
         close(fd);
         exit(SL_EXIT_OK);
     }
-    pid_t b = fork_or_fail();
+    pid_t b = sl_fork();
     if (b == 0) {
         sl_set_role("client B");
         if (read(a_served[0], &byte, 1) != 1)
@@ -1147,7 +1138,7 @@ static int demo_two_clients(int port)
 static int demo_deadlock(int port)
 {
     long long total = 64LL * 1024 * 1024;
-    pid_t naive = fork_or_fail();
+    pid_t naive = sl_fork();
     if (naive == 0) {
         sl_set_role("blocking client");
         opt.stall = 0.3;
@@ -1161,7 +1152,7 @@ static int demo_deadlock(int port)
     sl_narrate("the blocking client exited %d (%s)", naive_status,
                naive_status == EXIT_STALLED ? "stalled, as expected" : "unexpected");
 
-    pid_t fixed = fork_or_fail();
+    pid_t fixed = sl_fork();
     if (fixed == 0) {
         sl_set_role("select client");
         int fd = connect_to_server("127.0.0.1", port);
