@@ -201,6 +201,27 @@ has_line() {
     # teardown ends the blocked client and the frozen servers
 }
 
+# With the demo test below (the keepalive client outlives the 3 s that two
+# unanswered probes would take), this proves keepalive does not notice a freeze:
+# the option really took effect, so the client survives because its probes are
+# answered by the frozen peer's kernel, not because none were sent.
+@test "freeze: the keepalive client's connection really carries a keepalive timer" {
+    command -v ss >/dev/null || PATH=$PATH:/sbin:/usr/sbin command -v ss >/dev/null ||
+        skip "no ss(8) (iproute2) to look at the connection's timer"
+    start_server --behave silent
+    start_client probing --keepalive 1,1,2
+    wait_for_line "$SERVER_LOG" 'staying silent' 5
+    kill -STOP "$SERVER_PID"
+    local line i
+    for ((i = 0; i < 100; i++)); do
+        line=$(PATH=$PATH:/sbin:/usr/sbin ss -tno state established "( dport = :$PORT )")
+        [[ $line == *"timer:(keepalive"* ]] && break
+        sleep 0.05
+    done
+    echo "$line"
+    [[ $line == *"timer:(keepalive"* ]]
+}
+
 @test "freeze: keepalive and user timeout do not notice (TCP is alive); the heartbeat does" {
     demo_output freeze
     cat "$DEMO_LOG"
