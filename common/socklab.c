@@ -10,6 +10,7 @@
 #include "socklab.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <netdb.h>
@@ -255,11 +256,24 @@ static int is_negative_number(const char *word)
     return word[0] == '-' && word[1] >= '0' && word[1] <= '9';
 }
 
+/* A program started with stdin, stdout or stderr closed would get its first
+ * socket as fd 0, 1 or 2, and then send its narration or output down the
+ * connection. Occupy any closed one with /dev/null first. */
+static void keep_standard_fds_open(void)
+{
+    int fd;
+    while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= STDERR_FILENO)
+        continue;
+    if (fd > STDERR_FILENO)
+        close(fd);
+}
+
 struct sl_args sl_parse_command_line(const struct sl_program *program, int argc, char **argv)
 {
     struct sl_args args = { NULL, NULL, 0 };
     char roles[256];
 
+    keep_standard_fds_open();
     program_name = program->name;
     list_roles(program, roles, sizeof roles);
     if (argc < 2)
@@ -361,12 +375,15 @@ void sl_narrate(const char *format, ...)
 {
     if (quiet)
         return;
+    /* Callers narrate a failure and then look at errno: leave it as it was. */
+    int saved_errno = errno;
     char prefix[64];
     snprintf(prefix, sizeof prefix, "[%s] ", narration_role);
     va_list ap;
     va_start(ap, format);
     write_line_to_stderr(prefix, format, ap);
     va_end(ap);
+    errno = saved_errno;
 }
 
 const char *sl_format_address(const struct sockaddr *address, socklen_t length, char *buf)

@@ -73,7 +73,8 @@ struct sl_args {
 };
 
 /* Parses ROLE [OPTIONS] [ARGS]: prints --help and exits 0; exits 2 with a
- * one-line reason on any usage error; handles --quiet; sets the narration role. */
+ * one-line reason on any usage error; handles --quiet; sets the narration role.
+ * First makes sure fds 0-2 are open, so no socket can land on them. */
 struct sl_args sl_parse_command_line(const struct sl_program *program, int argc, char **argv);
 
 /* Strict decimal integer in [min, max]: 0, or -1 with errno EINVAL (not a number) or ERANGE. */
@@ -96,7 +97,8 @@ int sl_is_quiet(void);
 /* Silences (1) or restores (0) narration, e.g. for a demo's background helper. */
 void sl_set_quiet(int on);
 
-/* One narration line on stderr, "[role] " + text; nothing when --quiet. */
+/* One narration line on stderr, "[role] " + text; nothing when --quiet.
+ * errno is left as it was, so a failure can be narrated before it is handled. */
 void sl_narrate(const char *format, ...)
     __attribute__((format(printf, 1, 2)));
 

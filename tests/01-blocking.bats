@@ -25,6 +25,17 @@ load test_helper
     [[ $(grep -c 'recv(fd [0-9]*) -> ' <<<"$output") -gt 1 ]]
 }
 
+@test "a 4 MiB line comes back whole: the client reads the echo while it sends" {
+    # Sent whole before reading, a line this long would fill both sides'
+    # buffers and leave client and server each waiting for the other.
+    start_server
+    head -c 4194304 /dev/zero | tr '\0' 'z' >"$BATS_TEST_TMPDIR/long"
+    echo >>"$BATS_TEST_TMPDIR/long"
+    run client --quiet <"$BATS_TEST_TMPDIR/long"
+    [[ $status -eq 0 ]]
+    [[ $(cksum <<<"$output") == $(cksum <"$BATS_TEST_TMPDIR/long") ]]
+}
+
 @test "--message lines are echoed, in order, and the narration names each call" {
     start_server
     run --separate-stderr client --message one --message 'two words' --message ''

@@ -197,6 +197,16 @@ server_memory_kb() {
     grep -Eq 'close\(fd [0-9]+\): silent for 0\.[3-9] s \(--idle 0\.3\)' "$SERVER_LOG"
 }
 
+@test "--idle does not drop a client the server stopped reading (backpressure), though it keeps sending" {
+    start_server --idle 0.3
+    # It sends 64M without reading: the server holds it back after --max-pending,
+    # and must not take the silence it imposed for the client's own.
+    run timeout 10 "$BIN" client --port "$PORT" --bytes 64M --blocking --stall 1.2
+    [[ $status -eq 3 ]]                              # stalled, not reset
+    grep -q 'not reading from it until it reads' "$SERVER_LOG"
+    run ! grep -q 'silent for' "$SERVER_LOG"
+}
+
 @test "non-blocking connect to a closed port: EINPROGRESS, then SO_ERROR says ECONNREFUSED" {
     start_server
     local closed_port=$PORT

@@ -71,8 +71,43 @@ static const char *family_name(int family)
 
 /* ---- the server ---------------------------------------------------------- */
 
-/* socket, SO_REUSEADDR, bind and listen on the first address of ADDR that
- * works: the listening fd. Exits 1 if none does. */
+/* SO_REUSEADDR (unless told not to), bind and listen on a fresh socket, each
+ * narrated: 0, or -1 with errno set and the failed call's name in *failed. */
+static int bind_and_listen(int fd, const struct addrinfo *ai, int backlog, int reuse_address,
+                           const char **failed)
+{
+    char text[SL_ADDR_STRLEN];
+    sl_format_address(ai->ai_addr, ai->ai_addrlen, text);
+
+    /* Connections this port served before may linger (FIN_WAIT_2, then
+     * TIME_WAIT: about a minute on Linux) after the server stops. Without
+     * SO_REUSEADDR the kernel refuses to bind the port until they are gone. */
+    int on = 1;
+    if (reuse_address) {
+        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == -1) {
+            *failed = "setsockopt SO_REUSEADDR";
+            sl_narrate("setsockopt(SO_REUSEADDR, 1) -> -1 (%s)", strerror(errno));
+            return -1;
+        }
+        sl_narrate("setsockopt(SO_REUSEADDR, 1) -> 0");
+    }
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+        *failed = "bind";
+        sl_narrate("bind(%s) -> -1 (%s)", text, strerror(errno));
+        return -1;
+    }
+    sl_narrate("bind(%s) -> 0", text);
+    if (listen(fd, backlog) == -1) {
+        *failed = "listen";
+        sl_narrate("listen(fd %d, backlog %d) -> -1 (%s)", fd, backlog, strerror(errno));
+        return -1;
+    }
+    sl_narrate("listen(fd %d, backlog %d) -> 0", fd, backlog);
+    return 0;
+}
+
+/* getaddrinfo for ADDR, then a listening socket on the first of its
+ * addresses that works: the listening fd. Exits 1 if none does. */
 static int open_listener(const char *address, int port, int backlog, int reuse_address)
 {
     struct addrinfo hints, *found;
@@ -89,44 +124,21 @@ static int open_listener(const char *address, int port, int backlog, int reuse_a
     int listener = -1;
     int saved_errno = 0;
     const char *failed_call = "socket";
-    for (struct addrinfo *ai = found; ai != NULL && listener == -1; ai = ai->ai_next) {
-        char text[SL_ADDR_STRLEN];
-        sl_format_address(ai->ai_addr, ai->ai_addrlen, text);
-        listener = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (listener == -1) {
+    for (struct addrinfo *ai = found; ai != NULL; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (fd == -1) {
             saved_errno = errno;
+            failed_call = "socket";
             sl_narrate("socket(%s) -> -1 (%s)", family_name(ai->ai_family), strerror(errno));
             continue;
         }
-        sl_narrate("socket(%s, SOCK_STREAM) -> fd %d", family_name(ai->ai_family), listener);
-
-        /* Connections this port served before may linger (FIN_WAIT_2, then
-         * TIME_WAIT: about a minute on Linux) after the server stops. Without
-         * SO_REUSEADDR the kernel refuses to bind the port until they are gone. */
-        int on = 1;
-        if (reuse_address) {
-            if (setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == -1) {
-                failed_call = "setsockopt SO_REUSEADDR";
-                goto try_next;
-            }
-            sl_narrate("setsockopt(SO_REUSEADDR, 1) -> 0");
+        sl_narrate("socket(%s, SOCK_STREAM) -> fd %d", family_name(ai->ai_family), fd);
+        if (bind_and_listen(fd, ai, backlog, reuse_address, &failed_call) == 0) {
+            listener = fd;
+            break;
         }
-        if (bind(listener, ai->ai_addr, ai->ai_addrlen) == -1) {
-            failed_call = "bind";
-            sl_narrate("bind(%s) -> -1 (%s)", text, strerror(errno));
-            goto try_next;
-        }
-        sl_narrate("bind(%s) -> 0", text);
-        if (listen(listener, backlog) == -1) {
-            failed_call = "listen";
-            goto try_next;
-        }
-        sl_narrate("listen(fd %d, backlog %d) -> 0", listener, backlog);
-        break;
-    try_next:
         saved_errno = errno;
-        close(listener);
-        listener = -1;
+        close(fd);
     }
     freeaddrinfo(found);
     if (listener == -1) {
@@ -260,6 +272,7 @@ static int connect_to_server(const char *host, int port)
          * whether or not the server program has called accept() yet. */
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
             saved_errno = errno;
+            failed_call = "connect";
             sl_narrate("connect(%s) -> -1 (%s)", text, strerror(errno));
             close(fd);
             fd = -1;
@@ -276,12 +289,10 @@ static int connect_to_server(const char *host, int port)
     return fd;
 }
 
-/* Sends one line and reads back exactly as many bytes: the server echoes
+/* Reads back exactly LENGTH echoed bytes and prints them: the server echoes
  * every byte, but may return them over several recv calls. */
-static void echo_line(int fd, const char *line, size_t length)
+static void read_echo(int fd, size_t length)
 {
-    if (send_all(fd, line, length) == -1)
-        sl_fail_errno("send");
     char buffer[4096];
     size_t received = 0;
     while (received < length) {
@@ -299,6 +310,21 @@ static void echo_line(int fd, const char *line, size_t length)
         received += (size_t)n;
     }
     fflush(stdout);
+}
+
+/* Sends one line and prints its echo, in pieces of at most 4 KiB. Sending a
+ * long line whole before reading anything would deadlock: the echo fills our
+ * receive buffer, then the server's send buffer, and the server stops reading
+ * while we are still sending (chapter 6 shows this). */
+static void echo_line(int fd, const char *line, size_t length)
+{
+    const size_t piece = 4096;
+    for (size_t done = 0; done < length; done += piece) {
+        size_t size = length - done < piece ? length - done : piece;
+        if (send_all(fd, line + done, size) == -1)
+            sl_fail_errno("send");
+        read_echo(fd, size);
+    }
 }
 
 static void echo_messages(int fd, const struct sl_list *messages)
@@ -391,16 +417,26 @@ static int run_demo(void)
         sl_fail_errno("getsockname");
     int port = sl_local_port(listener);
 
+    /* Each process keeps only the pipe ends it uses: then if one dies, the
+     * other reads EOF and says so, instead of waiting forever. */
     pid_t a = sl_fork();
     if (a == 0) {
         close(listener);
+        close(a_was_served[0]);
+        close(b_has_connected[1]);
         demo_client_a(port, a_was_served[1], b_has_connected[0]);
     }
     pid_t b = sl_fork();
     if (b == 0) {
         close(listener);
+        close(a_was_served[1]);
+        close(b_has_connected[0]);
         demo_client_b(port, a_was_served[0], b_has_connected[1]);
     }
+    close(a_was_served[0]);
+    close(a_was_served[1]);
+    close(b_has_connected[0]);
+    close(b_has_connected[1]);
     serve(listener, 2);
     close(listener);
 

@@ -484,7 +484,7 @@ static void serve(int listener, int count, int text)
     for (int served = 0; count == 0 || served < count;) {
         int client = sl_accept_client(listener);
         if (client == -1) {
-            if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE)
+            if (errno == EINTR || errno == ECONNABORTED)
                 continue;
             sl_fail_errno("accept");
         }

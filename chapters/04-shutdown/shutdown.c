@@ -87,7 +87,7 @@ static const struct sl_option options[] = {
     { "--no-shutdown", SL_FLAG, &opt.no_shutdown, 0, 0, "client", NULL,
       "wait for the reply without shutdown(SHUT_WR)" },
     { "--timeout", SL_SECONDS, &opt.timeout, 0, 3600, "client", "SEC",
-      "give up waiting for the reply after SEC seconds (exit 3; default: never)" },
+      "give up waiting for the reply after SEC seconds, counted once all is sent (exit 3)" },
     { NULL, SL_FLAG, NULL, 0, 0, NULL, NULL, NULL }
 };
 
@@ -264,7 +264,8 @@ static void read_until_marker(int fd, const struct server_settings *s, struct re
 
 /* Reads one length-prefixed message: the 4-byte header, then exactly the
  * length it announces, never a byte more. A length over the limit is refused
- * from the header alone, before anything is allocated for it. */
+ * from the header alone, before anything is allocated for it; under the limit,
+ * the buffer grows as bytes arrive, not to what the header merely claims. */
 static void read_length_prefixed(int fd, const struct server_settings *s, struct request *req)
 {
     uint32_t announced;
@@ -274,8 +275,9 @@ static void read_length_prefixed(int fd, const struct server_settings *s, struct
         size_t frame_length = (req->received < FRAME_HEADER_SIZE)
                                   ? FRAME_HEADER_SIZE
                                   : FRAME_HEADER_SIZE + (size_t)announced;
-        if (make_room(req, frame_length, frame_length) == -1) {
-            sl_narrate("realloc(%zu bytes) -> NULL", frame_length);
+        size_t next = smaller(req->received + s->recv_size, frame_length);
+        if (make_room(req, next, frame_length) == -1) {
+            sl_narrate("realloc(%zu bytes) -> NULL", next);
             req->how = ENDED_BY_ERROR;
             return;
         }
@@ -428,7 +430,7 @@ static void serve(int listener, int count, const struct server_settings *s)
     for (int served = 0; count == 0 || served < count;) {
         int client = sl_accept_client(listener);
         if (client == -1) {
-            if (errno == ECONNABORTED || errno == EMFILE || errno == ENFILE)
+            if (errno == ECONNABORTED)
                 continue;
             sl_fail_errno("accept");
         }

@@ -130,11 +130,16 @@ static const struct sl_program program = {
 
 /* ---- lines: the little protocol both sides speak -------------------------- */
 
+/* Sends TEXT and a newline: 0, or -1 with errno set (EMSGSIZE, narrated,
+ * for a line longer than the protocol's LINE_MAX_BYTES: the peer would
+ * refuse it anyway). */
 static int send_line(int fd, const char *text)
 {
     char line[LINE_MAX_BYTES + 2];
     int length = snprintf(line, sizeof line, "%s\n", text);
     if (length < 0 || (size_t)length >= sizeof line) {
+        sl_narrate("a line of %zu bytes is over this protocol's %d: not sent", strlen(text),
+                   LINE_MAX_BYTES);
         errno = EMSGSIZE;
         return -1;
     }
@@ -297,7 +302,7 @@ static void serve(int listener)
     for (int served = 0; !opt.once || served < 1;) {
         int fd = accept_client(listener);
         if (fd == -1) {
-            if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE)
+            if (errno == EINTR || errno == ECONNABORTED)
                 continue;
             sl_fail_errno("accept");
         }

@@ -178,9 +178,11 @@ static void note_backpressure(struct client *c)
     if (full && !c->held_back)
         sl_narrate("fd %d: %zu bytes pending, the --max-pending bound: not reading from it "
                    "until it reads", c->fd, c->pending_length);
-    else if (!full && c->held_back)
+    else if (!full && c->held_back) {
         sl_narrate("fd %d: down to %zu bytes pending: reading from it again", c->fd,
                    c->pending_length);
+        c->last_heard = sl_now();   /* --idle: its clock was stopped while held back */
+    }
     c->held_back = full;
 }
 
@@ -444,15 +446,17 @@ static struct timeval *idle_timeout(struct timeval *timeout)
 {
     if (opt.idle <= 0 || client_count == 0)
         return NULL;
-    double first_deadline = -1;
+    double first_deadline = -1;     /* stays -1 when every client is held back */
     for (int fd = 0; fd < FD_SETSIZE; fd++) {
         const struct client *c = &clients[fd];
-        if (c->fd == -1)
+        if (c->fd == -1 || c->held_back)
             continue;
         double deadline = c->last_heard + opt.idle;
         if (first_deadline < 0 || deadline < first_deadline)
             first_deadline = deadline;
     }
+    if (first_deadline < 0)
+        return NULL;
     *timeout = to_timeval(first_deadline - sl_now());
     return timeout;
 }
@@ -464,7 +468,8 @@ static void drop_idle_clients(void)
     double now = sl_now();
     for (int fd = 0; fd < FD_SETSIZE; fd++) {
         struct client *c = &clients[fd];
-        if (c->fd != -1 && now - c->last_heard >= opt.idle) {
+        /* A held-back client is one we stopped reading: it may be talking. */
+        if (c->fd != -1 && !c->held_back && now - c->last_heard >= opt.idle) {
             char why[96];
             snprintf(why, sizeof why, "silent for %.1f s (--idle %g)", now - c->last_heard,
                      opt.idle);
@@ -1038,12 +1043,7 @@ static pid_t start_demo_server(int *port, int quiet)
     *port = sl_local_port(listener);
     pid_t pid = sl_fork();
     if (pid == 0) {
-        /* Narration has no off switch once parsed: send it nowhere. */
-        int null = quiet ? open("/dev/null", O_WRONLY) : -1;
-        if (null != -1) {
-            dup2(null, STDERR_FILENO);
-            close(null);
-        }
+        sl_set_quiet(quiet);
         serve(listener);
         exit(SL_EXIT_OK);
     }
@@ -1097,8 +1097,12 @@ static int demo_two_clients(int port)
     if (pipe(a_served) == -1 || pipe(b_done) == -1)
         sl_fail_errno("pipe");
     char byte = 'x';
+    /* Each child keeps only the pipe ends it uses: if one dies, the other
+     * reads EOF and says so instead of waiting forever. */
     pid_t a = sl_fork();
     if (a == 0) {
+        close(a_served[0]);
+        close(b_done[1]);
         sl_set_role("client A");
         int fd = connect_to_server("127.0.0.1", port);
         demo_echo(fd, "hello from A\n");
@@ -1113,6 +1117,8 @@ static int demo_two_clients(int port)
     }
     pid_t b = sl_fork();
     if (b == 0) {
+        close(a_served[1]);
+        close(b_done[0]);
         sl_set_role("client B");
         if (read(a_served[0], &byte, 1) != 1)
             sl_fail("A was never served");
