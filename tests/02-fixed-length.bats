@@ -226,3 +226,31 @@ count_lines() {
     [[ $narration == *'[client] recv(fd '*', up to 2) -> 2 bytes (32/32)'* ]]
     [[ $(count_lines <(echo "$narration") '^\[server\] recv\(fd [0-9]+, up to 4096\) -> 8 bytes \([0-9]+/32\)$') -gt 1 ]]
 }
+
+# Seconds since START (from $EPOCHREALTIME), to two decimals.
+seconds_since() {
+    awk -v start="$1" -v now="$EPOCHREALTIME" 'BEGIN { printf "%.2f", now - start }'
+}
+
+@test "pieces pay for Nagle's algorithm and the delayed ACK; --nodelay removes the wait" {
+    [[ -n ${EPOCHREALTIME:-} ]] || skip "bash without EPOCHREALTIME (bash 5+) can't time this"
+    start_server --msglen 4096
+    seq 20 >"$BATS_TEST_TMPDIR/twenty"
+    local start whole pieces nodelay
+    start=$EPOCHREALTIME
+    run client --quiet --msglen 4096 <"$BATS_TEST_TMPDIR/twenty"
+    whole=$(seconds_since "$start")
+    [[ $status -eq 0 && ${#lines[@]} -eq 20 ]]
+    start=$EPOCHREALTIME
+    run client --quiet --msglen 4096 --chunk 2048 <"$BATS_TEST_TMPDIR/twenty"
+    pieces=$(seconds_since "$start")
+    [[ $status -eq 0 && ${#lines[@]} -eq 20 ]]
+    start=$EPOCHREALTIME
+    run client --msglen 4096 --chunk 2048 --nodelay <"$BATS_TEST_TMPDIR/twenty"
+    nodelay=$(seconds_since "$start")
+    [[ $status -eq 0 ]]
+    [[ $output == *"setsockopt(fd "*", TCP_NODELAY, 1) -> 0"* ]]
+    echo "20 messages of 4096 bytes: whole ${whole} s, in two pieces ${pieces} s, with --nodelay ${nodelay} s"
+    # About 40 ms a message on Linux (its minimum delayed ACK); other systems wait longer.
+    awk -v w="$whole" -v p="$pieces" -v n="$nodelay" 'BEGIN { exit !(w < 0.25 && n < 0.25 && p >= 0.5) }'
+}

@@ -23,6 +23,8 @@
 #include "socklab.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,8 +55,9 @@ static struct {
     int pause_ms;
     long long recv_size;    /* 0: the role's default */
     long long break_after;  /* -1: never break the connection on purpose */
+    int nodelay;
     struct sl_list messages;
-} opt = { "127.0.0.1", "localhost", DEFAULT_PORT, 0, DEFAULT_MSGLEN, 0, 0, 0, -1,
+} opt = { "127.0.0.1", "localhost", DEFAULT_PORT, 0, DEFAULT_MSGLEN, 0, 0, 0, -1, 0,
           { { NULL }, 0 } };
 
 static const struct sl_option options[] = {
@@ -72,6 +75,8 @@ static const struct sl_option options[] = {
       "send each message in pieces of N bytes (default: all at once)" },
     { "--pause", SL_INT, &opt.pause_ms, 0, 10000, "server client", "MS",
       "with --chunk: wait MS milliseconds between pieces" },
+    { "--nodelay", SL_FLAG, &opt.nodelay, 0, 0, "server client", NULL,
+      "set TCP_NODELAY: send small pieces at once (no Nagle's algorithm)" },
     { "--recv-size", SL_SIZE, &opt.recv_size, 1, MAX_MSGLEN, "server client", "N",
       "ask each recv() for at most N bytes (server default 4096; client: the rest of the reply)" },
     { "--break-after", SL_SIZE, &opt.break_after, 0, MAX_MSGLEN - 1, "server client", "K",
@@ -249,6 +254,20 @@ static int echo_messages(int client, char *buffer, size_t capacity, size_t msgle
     }
 }
 
+/* Nagle's algorithm keeps a small piece back while an earlier one is still
+ * unacknowledged, hoping to send one full segment instead of many small ones.
+ * The receiver, for its part, delays its ACK (about 40 ms on Linux), hoping
+ * to send it along with a reply; but the echo can't start before the whole
+ * message is in. So with --chunk each message waits for that delayed ACK.
+ * TCP_NODELAY turns Nagle's algorithm off for this socket. */
+static void disable_nagle(int fd)
+{
+    int on = 1;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == -1)
+        sl_fail_errno("setsockopt TCP_NODELAY");
+    sl_narrate("setsockopt(fd %d, TCP_NODELAY, 1) -> 0: small pieces go out at once", fd);
+}
+
 /* Serves clients one after another, COUNT of them (0: forever). A client that
  * breaks off mid-message costs only its own connection. */
 static void serve(int listener, int count, size_t msglen, size_t recv_size)
@@ -261,6 +280,8 @@ static void serve(int listener, int count, size_t msglen, size_t recv_size)
                 continue;
             sl_fail_errno("accept");
         }
+        if (opt.nodelay)
+            disable_nagle(client);
         echo_messages(client, server_buffer, capacity, msglen, recv_size);
         close(client);
         sl_narrate("close(fd %d)", client);
@@ -287,6 +308,8 @@ static int connect_or_fail(const char *host, int port)
     int fd = sl_connect_to_host(host, port, why, sizeof why);
     if (fd == -1)
         sl_fail("%s", why);
+    if (opt.nodelay)
+        disable_nagle(fd);
     return fd;
 }
 
