@@ -615,6 +615,15 @@ int sl_listen_or_exit(const char *address, int port, int backlog)
     return listener;
 }
 
+int sl_connect_or_exit(const char *host, int port)
+{
+    char why[256];
+    int fd = sl_connect_to_host(host, port, why, sizeof why);
+    if (fd == -1)
+        sl_fail("%s", why);
+    return fd;
+}
+
 int sl_accept_client(int listener)
 {
     struct sockaddr_storage peer;

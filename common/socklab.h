@@ -164,4 +164,7 @@ int sl_send_all(int fd, const void *data, size_t length, const char *what);
  * (each narrated): the connected fd, or -1 with a reason in why. */
 int sl_connect_to_host(const char *host, int port, char *why, size_t why_size);
 
+/* sl_connect_to_host, or exit 1 with its reason: the connected fd. */
+int sl_connect_or_exit(const char *host, int port);
+
 #endif

@@ -139,19 +139,14 @@ serve_and_kill_with_client_connected() {
 # In a private network namespace, give the machine a second address besides
 # 127.0.0.1 (192.0.2.1, from the range reserved for documentation) and see
 # which servers a client reaches there. Prints "refused" or the echo, for
-# a server bound to $1.
+# a server bound to $1. Runs in the namespace's own shell, with wait_for_line.
 reach_other_address() {
     ip link set lo up
     ip addr add 192.0.2.1/32 dev lo
     : >"$BATS_TEST_TMPDIR/ns-server.log"
     "$BIN" server --bind "$1" --port 0 --once --quiet >"$BATS_TEST_TMPDIR/ns-server.log" 2>&1 </dev/null &
-    local server=$! i
-    for ((i = 0; i < 500; i++)); do
-        grep -q '^listening on ' "$BATS_TEST_TMPDIR/ns-server.log" && break
-        kill -0 "$server" 2>/dev/null || break
-        sleep 0.02
-    done
-    grep -q '^listening on ' "$BATS_TEST_TMPDIR/ns-server.log" ||
+    local server=$!
+    wait_for_line "$BATS_TEST_TMPDIR/ns-server.log" '^listening on ' 10 "$server" ||
         { echo "no ready line:"; cat "$BATS_TEST_TMPDIR/ns-server.log"; return 1; }
     local port
     port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$BATS_TEST_TMPDIR/ns-server.log")
@@ -165,7 +160,7 @@ reach_other_address() {
     unshare -rn true 2>/dev/null || skip "unprivileged network namespaces are not allowed here"
     PATH=$PATH:/sbin:/usr/sbin command -v ip >/dev/null || skip "no ip(8) to add an address"
     local script
-    script="$(declare -f reach_other_address); BIN='$BIN' BATS_TEST_TMPDIR='$BATS_TEST_TMPDIR'"
+    script="$(declare -f wait_for_line reach_other_address); BIN='$BIN' BATS_TEST_TMPDIR='$BATS_TEST_TMPDIR'"
     run env PATH="$PATH:/sbin:/usr/sbin" unshare -rn bash -c "$script; reach_other_address 127.0.0.1"
     [[ $output == "01-blocking: connect: Connection refused" ]] || { echo "got: $output"; false; }
     run env PATH="$PATH:/sbin:/usr/sbin" unshare -rn bash -c "$script; reach_other_address 0.0.0.0"

@@ -276,7 +276,7 @@ static void serve(int listener, int count, size_t msglen, size_t recv_size)
     for (int served = 0; count == 0 || served < count;) {
         int client = sl_accept_client(listener);
         if (client == -1) {
-            if (errno == EINTR || errno == ECONNABORTED)
+            if (errno == ECONNABORTED)
                 continue;
             sl_fail_errno("accept");
         }
@@ -304,10 +304,7 @@ static int run_server(void)
 
 static int connect_or_fail(const char *host, int port)
 {
-    char why[256];
-    int fd = sl_connect_to_host(host, port, why, sizeof why);
-    if (fd == -1)
-        sl_fail("%s", why);
+    int fd = sl_connect_or_exit(host, port);
     if (opt.nodelay)
         disable_nagle(fd);
     return fd;

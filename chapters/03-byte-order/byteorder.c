@@ -484,7 +484,7 @@ static void serve(int listener, int count, int text)
     for (int served = 0; count == 0 || served < count;) {
         int client = sl_accept_client(listener);
         if (client == -1) {
-            if (errno == EINTR || errno == ECONNABORTED)
+            if (errno == ECONNABORTED)
                 continue;
             sl_fail_errno("accept");
         }
@@ -731,10 +731,7 @@ static struct outcome exchange(const char *host, int port, const struct numbers 
                    : how.host_order_numbers ? "numbers in host order (the mistake)"
                    : "big-endian");
 
-    char why[256];
-    int fd = sl_connect_to_host(host, port, why, sizeof why);
-    if (fd == -1)
-        sl_fail("%s", why);
+    int fd = sl_connect_or_exit(host, port);
     size_t to_send = request.length;
     if (stop_after >= 0 && (size_t)stop_after < to_send)
         to_send = (size_t)stop_after;

@@ -542,10 +542,7 @@ static void read_framed_reply(int fd, const struct client_settings *c, double de
  * The exit status: 0, or EXIT_NO_REPLY (exits on other failures). */
 static int run_exchange(const struct client_settings *c)
 {
-    char why[256];
-    int fd = sl_connect_to_host(c->host, c->port, why, sizeof why);
-    if (fd == -1)
-        sl_fail("%s", why);
+    int fd = sl_connect_or_exit(c->host, c->port);
 
     /* The bytes on the wire: payload then marker, or length then payload. */
     if (c->length_prefix) {
@@ -824,11 +821,8 @@ static void tell_child(const struct child_line *child, char order)
  * connected socket, and accepts the connection: the peer's end. */
 static int connect_and_share(int listener, int port, int *fd, struct child_line *child)
 {
-    char why[256];
     sl_set_role("parent");
-    *fd = sl_connect_to_host("127.0.0.1", port, why, sizeof why);
-    if (*fd == -1)
-        sl_fail("%s", why);
+    *fd = sl_connect_or_exit("127.0.0.1", port);
     int orders[2], done[2];
     if (pipe(orders) == -1 || pipe(done) == -1)
         sl_fail_errno("pipe");

@@ -302,7 +302,7 @@ static void serve(int listener)
     for (int served = 0; !opt.once || served < 1;) {
         int fd = accept_client(listener);
         if (fd == -1) {
-            if (errno == EINTR || errno == ECONNABORTED)
+            if (errno == ECONNABORTED)
                 continue;
             sl_fail_errno("accept");
         }
@@ -550,10 +550,7 @@ static int demo_go_fd = -1;
 
 static int run_client(void)
 {
-    char why[256];
-    int fd = sl_connect_to_host(opt.host, opt.port, why, sizeof why);
-    if (fd == -1)
-        sl_fail("%s", why);
+    int fd = sl_connect_or_exit(opt.host, opt.port);
     if (opt.keepalive != NULL)
         enable_keepalive(fd);
     if (opt.user_timeout > 0)

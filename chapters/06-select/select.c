@@ -540,10 +540,7 @@ static void serve(int listener)
  * EAGAIN when a client that made select() say "readable" is gone already. */
 static int get_listener(const char *address, int port, int backlog)
 {
-    char why[256];
-    int listener = sl_open_listener(address, port, backlog, why, sizeof why);
-    if (listener == -1)
-        sl_fail("%s", why);
+    int listener = sl_listen_or_exit(address, port, backlog);
     if (set_nonblocking(listener) == -1)
         sl_fail_errno("fcntl O_NONBLOCK");
     sl_narrate("fcntl(fd %d, F_SETFL, O_NONBLOCK) -> 0", listener);
