@@ -9,6 +9,7 @@
 #   make lint       cppcheck and clang-tidy, checks explained in .clang-tidy and tests/lint/run
 #   make clean      remove bin/
 #
+# V=1 prints each compiler command in full.
 # CC, CFLAGS, LDFLAGS and LDLIBS may be overridden: `make CC=clang CFLAGS=-O0`.
 # SANITIZE=1 builds with AddressSanitizer and UBSan (what CI runs the suite under).
 # WERROR=1 turns every warning into an error (CI does this with clang).
@@ -40,6 +41,15 @@ ALL_CFLAGS   = $(STD_CFLAGS) $(WARN_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
 ALL_LDFLAGS  = $(SAN_FLAGS) $(LDFLAGS)
 LIBS         = -lm $(LDLIBS)
 
+# Short build lines ("CC chapters/01-blocking/server.c"); V=1 shows the commands.
+ifeq ($(V),1)
+Q_CC =
+Q_LD =
+else
+Q_CC = @printf '  CC  %s\n' $<;
+Q_LD = @printf '  LD  %s\n' $@;
+endif
+
 CHAPTERS := $(sort $(notdir $(wildcard chapters/[0-9][0-9]-*)))
 PROGRAMS := $(addprefix bin/,$(CHAPTERS))
 OBJDIR   := bin/.obj
@@ -49,7 +59,10 @@ OBJDIR   := bin/.obj
 FLAGS_ID    := $(shell printf '%s' '$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cksum | cut -d' ' -f1)
 FLAGS_STAMP := $(OBJDIR)/flags-$(FLAGS_ID)
 
-COMMON_OBJS := $(OBJDIR)/common/socklab.o
+COMMON_OBJS := $(patsubst %.c,$(OBJDIR)/%.o,$(wildcard common/*.c))
+# Chapter 1's socket plumbing (listen, accept, connect, send all) is taught
+# there and linked by every chapter: one copy, where it is explained.
+PLUMBING_OBJS := $(OBJDIR)/chapters/01-blocking/sockets.o
 
 .PHONY: all demo test bench valgrind fuzz lint clean
 all: $(PROGRAMS)
@@ -57,8 +70,8 @@ all: $(PROGRAMS)
 # One link rule per chapter directory, written by make itself: a new
 # chapters/NN-topic/ with .c files in it becomes bin/NN-topic.
 define chapter_program
-bin/$(1): $(patsubst %.c,$(OBJDIR)/%.o,$(wildcard chapters/$(1)/*.c)) $(COMMON_OBJS)
-	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LIBS)
+bin/$(1): $(sort $(patsubst %.c,$(OBJDIR)/%.o,$(wildcard chapters/$(1)/*.c)) $(PLUMBING_OBJS)) $(COMMON_OBJS)
+	$$(Q_LD)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LIBS)
 endef
 $(foreach chapter,$(CHAPTERS),$(eval $(call chapter_program,$(chapter))))
 
@@ -66,7 +79,7 @@ $(foreach chapter,$(CHAPTERS),$(eval $(call chapter_program,$(chapter))))
 # rebuilds every chapter that uses it.
 $(OBJDIR)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	$(Q_CC)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(FLAGS_STAMP):
 	@mkdir -p $(OBJDIR)

@@ -17,7 +17,10 @@
  * See also: chapters/04-shutdown/README.md (the lesson), framing.h (the two
  *           ways to find a message's end), shutdown(2), close(2), tcp(7).
  */
-#include "socklab.h"
+#include "cli.h"
+#include "narrate.h"
+#include "proc.h"
+#include "../01-blocking/sockets.h"
 #include "framing.h"
 
 #include <errno.h>
@@ -42,6 +45,26 @@
 #define DRAIN_SECONDS 2.0
 /* The client reads its payload from stdin into memory: this much at most. */
 #define MAX_STDIN_PAYLOAD (256LL * 1024 * 1024)
+
+/* Temporary, until this chapter's layout is redone: open_listener or exit 1. */
+static int listen_or_exit(const char *address, int port, int backlog)
+{
+    char why[256];
+    int fd = open_listener(address, port, backlog, 1, why, sizeof why);
+    if (fd == -1)
+        sl_fail("%s", why);
+    return fd;
+}
+
+/* Temporary, until this chapter's layout is redone: connect_to_server or exit 1. */
+static int connect_or_exit(const char *host, int port)
+{
+    char why[256];
+    int fd = connect_to_server(host, port, why, sizeof why);
+    if (fd == -1)
+        sl_fail("%s", why);
+    return fd;
+}
 
 static const char default_marker[] = DEFAULT_MARKER;
 
@@ -312,14 +335,14 @@ static int send_frame_header(int fd, size_t length)
 {
     unsigned char header[FRAME_HEADER_SIZE];
     frame_put_header(header, (uint32_t)length);
-    return sl_send_all(fd, header, sizeof header, "the length");
+    return send_all(fd, header, sizeof header, "the length");
 }
 
 static int send_error_reply(int fd, const struct server_settings *s, const char *text)
 {
     if (s->length_prefix && send_frame_header(fd, strlen(text)) == -1)
         return -1;
-    return sl_send_all(fd, text, strlen(text), "the error");
+    return send_all(fd, text, strlen(text), "the error");
 }
 
 /* The payload twice, as two send()s. To a client that has gone away, the
@@ -332,9 +355,9 @@ static int send_payload_twice(int fd, const struct server_settings *s, const str
         sl_narrate("the payload is empty, and so is the reply");
         return 0;
     }
-    if (sl_send_all(fd, req->payload, req->payload_length, "the payload") == -1)
+    if (send_all(fd, req->payload, req->payload_length, "the payload") == -1)
         return -1;
-    return sl_send_all(fd, req->payload, req->payload_length, "the payload again");
+    return send_all(fd, req->payload, req->payload_length, "the payload again");
 }
 
 /* After our reply and shutdown(SHUT_WR), reads (and counts) whatever the client
@@ -428,7 +451,7 @@ close_it:
 static void serve(int listener, int count, const struct server_settings *s)
 {
     for (int served = 0; count == 0 || served < count;) {
-        int client = sl_accept_client(listener);
+        int client = accept_client(listener);
         if (client == -1) {
             if (errno == ECONNABORTED)
                 continue;
@@ -542,18 +565,18 @@ static void read_framed_reply(int fd, const struct client_settings *c, double de
  * The exit status: 0, or EXIT_NO_REPLY (exits on other failures). */
 static int run_exchange(const struct client_settings *c)
 {
-    int fd = sl_connect_or_exit(c->host, c->port);
+    int fd = connect_or_exit(c->host, c->port);
 
     /* The bytes on the wire: payload then marker, or length then payload. */
     if (c->length_prefix) {
         unsigned char header[FRAME_HEADER_SIZE];
         frame_put_header(header, (uint32_t)c->payload_length);
-        if (sl_send_all(fd, header, sizeof header, "the length") == -1)
+        if (send_all(fd, header, sizeof header, "the length") == -1)
             sl_fail_errno("send");
     }
-    if (sl_send_all(fd, c->payload, c->payload_length, "the payload") == -1)
+    if (send_all(fd, c->payload, c->payload_length, "the payload") == -1)
         sl_fail_errno("send");
-    if (!c->length_prefix && sl_send_all(fd, c->marker, c->marker_length, "the marker") == -1)
+    if (!c->length_prefix && send_all(fd, c->marker, c->marker_length, "the marker") == -1)
         sl_fail_errno("send");
 
     switch (c->finish) {
@@ -669,8 +692,8 @@ static struct server_settings server_settings_from_options(void)
 static int run_server(void)
 {
     struct server_settings s = server_settings_from_options();
-    int listener = sl_listen_or_exit(opt.bind_address, opt.port, 8);
-    if (sl_announce_listening(listener) == -1)
+    int listener = listen_or_exit(opt.bind_address, opt.port, 8);
+    if (announce_listening(listener) == -1)
         sl_fail_errno("getsockname");
     serve(listener, opt.once ? 1 : 0, &s);
     close(listener);
@@ -699,10 +722,10 @@ static void heading(const char *text)
 static pid_t start_demo_server(int count, int *port)
 {
     sl_set_role("server");
-    int listener = sl_listen_or_exit("127.0.0.1", 0, 8);
-    if (sl_announce_listening(listener) == -1)
+    int listener = listen_or_exit("127.0.0.1", 0, 8);
+    if (announce_listening(listener) == -1)
         sl_fail_errno("getsockname");
-    *port = sl_local_port(listener);
+    *port = local_port(listener);
     pid_t pid = sl_fork();
     if (pid == 0) {
         struct server_settings s = server_settings_from_options();
@@ -822,7 +845,7 @@ static void tell_child(const struct child_line *child, char order)
 static int connect_and_share(int listener, int port, int *fd, struct child_line *child)
 {
     sl_set_role("parent");
-    *fd = sl_connect_or_exit("127.0.0.1", port);
+    *fd = connect_or_exit("127.0.0.1", port);
     int orders[2], done[2];
     if (pipe(orders) == -1 || pipe(done) == -1)
         sl_fail_errno("pipe");
@@ -909,7 +932,7 @@ static void demo_shared_shutdown(int listener, int port)
     peer_looks(peer);
     tell_child(&child, 's');
     sl_set_role("peer");
-    if (sl_send_all(peer, "still listening?", 16, "to the child") == -1)
+    if (send_all(peer, "still listening?", 16, "to the child") == -1)
         sl_fail_errno("send");
     tell_child(&child, 'r');
     end_sharing(&child, fd, peer);
@@ -939,10 +962,10 @@ static void demo_shared_shutdown_both(int listener, int port)
 static int demo_fork(void)
 {
     sl_set_role("peer");
-    int listener = sl_listen_or_exit("127.0.0.1", 0, 8);
-    if (sl_announce_listening(listener) == -1)
+    int listener = listen_or_exit("127.0.0.1", 0, 8);
+    if (announce_listening(listener) == -1)
         sl_fail_errno("getsockname");
-    int port = sl_local_port(listener);
+    int port = local_port(listener);
     demo_shared_close(listener, port);
     demo_shared_shutdown(listener, port);
     demo_shared_shutdown_both(listener, port);

@@ -1,18 +1,19 @@
-/* fuzz_numbers.c: the command line's number parsers (common/socklab.c):
+/* fuzz_numbers.c: the command line's number parsers (common/cli.c):
  * sl_parse_integer, sl_parse_size and sl_parse_seconds.
  *
  * Input layout: byte 0 picks the parser and one of a few ranges like the
  * chapters' option tables use, the rest is the text as typed (up to its
  * first NUL, since argv strings are C strings). Each answer is compared with
- * a reference that follows socklab.h's contract literally: exact integer
+ * a reference that follows cli.h's contract literally: exact integer
  * arithmetic in 128 bits for the whole numbers, strtold for seconds. An
  * accepted value must be the right one and in range; a refusal must say
  * EINVAL for text that is not a number and ERANGE for a number out of range.
  *
- * See also: fuzz.h, common/socklab.h (the contracts).
+ * See also: fuzz.h, common/cli.h (the contracts).
  */
 #include "fuzz.h"
-#include "socklab.h"
+#include "cli.h"
+#include "narrate.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -123,7 +124,7 @@ static void check_seconds(const char *text, const struct seconds_range *range)
         FUZZ_CHECK(result == -1 && error == EINVAL);
         return;
     }
-    /* socklab.h: more than 12 whole digits (over 31,000 years) is out of range. */
+    /* cli.h: more than 12 whole digits (over 31,000 years) is out of range. */
     if (integer_digits > 12) {
         FUZZ_CHECK(result == -1 && error == ERANGE);
         return;

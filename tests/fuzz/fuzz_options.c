@@ -1,5 +1,5 @@
 /* fuzz_options.c: the command-line parser, sl_parse_command_line
- * (common/socklab.c), on any argv a user could type.
+ * (common/cli.c), on any argv a user could type.
  *
  * The input is the words, separated by NUL bytes, after a program name. The
  * parser is driven with a table that has one option of every kind, and two
@@ -10,10 +10,11 @@
  * stored must hold: values in their ranges, positional arguments taken from
  * argv in order and no more than the role accepts, list items from argv.
  *
- * See also: fuzz.h, common/socklab.h (the contract), fuzz_numbers.c.
+ * See also: fuzz.h, common/cli.h (the contract), fuzz_numbers.c.
  */
 #include "fuzz.h"
-#include "socklab.h"
+#include "cli.h"
+#include "narrate.h"
 
 #include <setjmp.h>
 #include <string.h>

@@ -1,0 +1,83 @@
+/* narrate.h: what a socklab program says, and how it ends.
+ *
+ * One job: the lines a learner reads. Narration is one line per step on
+ * stderr, "[role] call(...) -> result", failures named as strace names them
+ * ("-1 ECONNRESET (Connection reset by peer)"); colour per role and wrapping
+ * to a width are applied here, so lesson code only says what happened. Also
+ * the address formatting those lines use, and the 0/1/2 exits with their
+ * one-line messages.
+ *
+ * Usage: sl_narrate("recv(fd %d) -> -1 %s", fd, sl_errno(errno));
+ *        if (fd == -1) sl_fail_errno("socket");
+ * See also: common/cli.h (sets role, --quiet, --color, --width),
+ *           CONTRIBUTING.md (the narration contract).
+ */
+#ifndef SOCKLAB_NARRATE_H
+#define SOCKLAB_NARRATE_H
+
+#include <sys/socket.h>
+
+/* Exit statuses shared by every chapter; a chapter may add its own (>= 3),
+ * listed in its --help. */
+enum { SL_EXIT_OK = 0, SL_EXIT_RUNTIME = 1, SL_EXIT_USAGE = 2 };
+
+/* Room for "[" IPv6 "%" scope "]:" port and the terminating NUL. */
+#define SL_ADDR_STRLEN 96
+
+/* ---- narration ------------------------------------------------------------ */
+
+/* Sets the "[role]" prefix of narration lines (a forked child names its own role). */
+void sl_set_role(const char *role);
+
+/* Silences (1) or restores (0) narration, e.g. for a demo's background helper. */
+void sl_set_quiet(int on);
+
+/* Colour: SL_COLOR_AUTO (on a terminal, unless NO_COLOR is set), _ALWAYS, _NEVER. */
+enum sl_color { SL_COLOR_AUTO, SL_COLOR_ALWAYS, SL_COLOR_NEVER };
+void sl_set_color(enum sl_color when);
+
+/* Narration lines wider than WIDTH columns wrap, with the role prefix and an
+ * indent, never mid-word. 0: the terminal's width on a terminal, else no limit. */
+void sl_set_width(int width);
+
+/* One narration line on stderr, "[role] " + text; nothing when quiet.
+ * errno is left as it was, so a failure can be narrated before it is handled. */
+void sl_narrate(const char *format, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* "ECONNRESET (Connection reset by peer)": the name a program tests for, then
+ * the libc's text for people. Valid until four more calls. */
+const char *sl_errno(int err);
+
+/* "ECONNRESET", or "E?" for a number this table does not know. */
+const char *sl_errno_name(int err);
+
+/* Formats an address as "127.0.0.1:9001" or "[::1]:9001" into buf
+ * (SL_ADDR_STRLEN bytes); returns buf, "?" inside it if it can't be formatted. */
+const char *sl_format_address(const struct sockaddr *address, socklen_t length, char *buf);
+
+/* "1 byte", "2 bytes": COUNT and NOUN, with an s unless COUNT is 1.
+ * Valid until four more calls. */
+const char *sl_plural(long long count, const char *noun);
+
+/* ---- ending the program --------------------------------------------------- */
+
+/* "PROGRAM: text" on stderr, exit 1: a runtime failure. */
+_Noreturn void sl_fail(const char *format, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* "PROGRAM: call: ENAME (text)" for errno on stderr, exit 1. */
+_Noreturn void sl_fail_errno(const char *call);
+
+/* Like sl_fail, with the chapter's own exit STATUS (3 and up, named in --help). */
+_Noreturn void sl_fail_status(int status, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* "PROGRAM: text (try --help)" on stderr, exit 2: bad usage. */
+_Noreturn void sl_usage_error(const char *format, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* For cli.c: the name error messages start with. */
+void sl_set_program_name(const char *name);
+
+#endif
