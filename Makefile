@@ -36,7 +36,7 @@ endif
 ifeq ($(SANITIZE),1)
 SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
-ALL_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -Icommon $(CPPFLAGS)
+ALL_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -Icommon -Iclassroom $(CPPFLAGS)
 ALL_CFLAGS   = $(STD_CFLAGS) $(WARN_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
 ALL_LDFLAGS  = $(SAN_FLAGS) $(LDFLAGS)
 LIBS         = -lm $(LDLIBS)
@@ -63,6 +63,8 @@ COMMON_OBJS := $(patsubst %.c,$(OBJDIR)/%.o,$(wildcard common/*.c))
 # Chapter 1's socket plumbing (listen, accept, connect, send all) is taught
 # there and linked by every chapter: one copy, where it is explained.
 PLUMBING_OBJS := $(OBJDIR)/chapters/01-blocking/sockets.o
+# What demos share for the classroom (pacing, columns, the wire tap): harness.
+CLASSROOM_OBJS := $(patsubst %.c,$(OBJDIR)/%.o,$(wildcard classroom/*.c))
 
 .PHONY: all demo test bench valgrind fuzz lint clean
 all: $(PROGRAMS)
@@ -70,7 +72,7 @@ all: $(PROGRAMS)
 # One link rule per chapter directory, written by make itself: a new
 # chapters/NN-topic/ with .c files in it becomes bin/NN-topic.
 define chapter_program
-bin/$(1): $(sort $(patsubst %.c,$(OBJDIR)/%.o,$(wildcard chapters/$(1)/*.c)) $(PLUMBING_OBJS)) $(COMMON_OBJS)
+bin/$(1): $(sort $(patsubst %.c,$(OBJDIR)/%.o,$(wildcard chapters/$(1)/*.c)) $(PLUMBING_OBJS)) $(CLASSROOM_OBJS) $(COMMON_OBJS)
 	$$(Q_LD)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LIBS)
 endef
 $(foreach chapter,$(CHAPTERS),$(eval $(call chapter_program,$(chapter))))

@@ -229,20 +229,53 @@ static void write_all(int fd, const char *data, size_t length)
     }
 }
 
+/* One formatted narration line, laid out and written in one write(2). */
+static void emit(double when, const char *text)
+{
+    (void)when;
+    char line[4096];
+    int failure = strstr(text, "-> -1") != NULL;
+    size_t length = layout(line, sizeof line, text, line_width(), use_color(), failure);
+    write_all(STDERR_FILENO, line, length);
+}
+
 void sl_narrate(const char *format, ...)
 {
     if (quiet)
         return;
     /* Callers narrate a failure and then look at errno: leave it as it was. */
     int saved_errno = errno;
-    char text[1024], line[4096];
+    char text[1024];
     va_list ap;
     va_start(ap, format);
     vsnprintf(text, sizeof text, format, ap);
     va_end(ap);
-    int failure = strstr(text, "-> -1") != NULL;
-    size_t length = layout(line, sizeof line, text, line_width(), use_color(), failure);
-    write_all(STDERR_FILENO, line, length);
+    emit(-1, text);
+    errno = saved_errno;
+}
+
+void sl_narrate_at(double when, const char *format, ...)
+{
+    if (quiet)
+        return;
+    int saved_errno = errno;
+    char text[1024];
+    va_list ap;
+    va_start(ap, format);
+    vsnprintf(text, sizeof text, format, ap);
+    va_end(ap);
+    emit(when, text);
+    errno = saved_errno;
+}
+
+void sl_scene(const char *title)
+{
+    int saved_errno = errno;
+    char line[512];
+    fflush(stdout);
+    int length = snprintf(line, sizeof line, "\n== %s\n", title);
+    if (length > 0)
+        write_all(STDERR_FILENO, line, (size_t)length < sizeof line ? (size_t)length : sizeof line - 1);
     errno = saved_errno;
 }
 

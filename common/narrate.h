@@ -45,6 +45,16 @@ void sl_set_width(int width);
 void sl_narrate(const char *format, ...)
     __attribute__((format(printf, 1, 2)));
 
+/* Like sl_narrate, for an event that happened at WHEN (sl_now() seconds)
+ * rather than now: the wire tap's segments, so that whatever orders lines
+ * by time puts each segment where it happened. */
+void sl_narrate_at(double when, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Starts a demo scene: its heading on a line of its own, and the place where
+ * --step waits for the teacher's Enter. */
+void sl_scene(const char *title);
+
 /* "ECONNRESET (Connection reset by peer)": the name a program tests for, then
  * the libc's text for people. Valid until four more calls. */
 const char *sl_errno(int err);
