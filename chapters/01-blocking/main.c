@@ -9,6 +9,7 @@
  */
 #include "blocking.h"
 
+#include "classroom.h"
 #include "cli.h"
 
 #include <signal.h>
@@ -71,5 +72,6 @@ int main(int argc, char **argv)
                                             opt.messages.count };
         return run_client(&settings);
     }
+    classroom_begin();
     return run_demo(opt.backlog);
 }
