@@ -7,6 +7,7 @@
 #   make valgrind   run every chapter's demo under valgrind: no leaks, no bad accesses
 #   make fuzz       fuzz the decoders and parsers, FUZZ_SECONDS (10) each (needs clang; tests/fuzz/)
 #   make lint       cppcheck and clang-tidy, checks explained in .clang-tidy and tests/lint/run
+#   make check [N]  your exercises, judged by the chapters' tests (make watch N: at every save)
 #   make clean      remove bin/
 #
 # V=1 prints each compiler command in full.
@@ -66,7 +67,7 @@ PLUMBING_OBJS := $(OBJDIR)/chapters/01-blocking/sockets.o
 # What demos share for the classroom (pacing, columns, the wire tap): harness.
 CLASSROOM_OBJS := $(patsubst %.c,$(OBJDIR)/%.o,$(wildcard classroom/*.c))
 
-.PHONY: all demo test bench valgrind fuzz lint clean
+.PHONY: all demo test bench valgrind fuzz lint check watch clean
 all: $(PROGRAMS)
 
 # One link rule per chapter directory, written by make itself: a new
@@ -111,6 +112,21 @@ fuzz:
 
 lint:
 	@tests/lint/run
+
+# The exercises: `make check` (every chapter started), `make check 2` (one),
+# `make check reset 2` (the starter again, yours kept), `make watch 2` (again at
+# every save). Your files are in work/; the builds go to bin/check/. The words
+# after check or watch are its arguments, so each gets a rule that does nothing.
+CHECK_ARGS := $(filter-out check watch all demo test bench valgrind fuzz lint clean,$(MAKECMDGOALS))
+check watch: all
+	@CHECK_CC='$(CC)' CHECK_CFLAGS='$(ALL_CPPFLAGS) $(ALL_CFLAGS)' CHECK_LDFLAGS='$(ALL_LDFLAGS)' \
+	    CHECK_LIBS='$(LIBS)' tests/check/$@ $(CHECK_ARGS) $(CHAPTER)
+ifneq ($(filter check watch,$(MAKECMDGOALS)),)
+ifneq ($(strip $(CHECK_ARGS)),)
+$(CHECK_ARGS):
+	@:
+endif
+endif
 
 clean:
 	rm -rf bin
