@@ -52,7 +52,7 @@ endif
 
 CHAPTERS := $(sort $(notdir $(wildcard chapters/[0-9][0-9]-*)))
 PROGRAMS := $(addprefix bin/,$(CHAPTERS))
-OBJDIR   := bin/.obj
+OBJDIR   := build/obj
 
 # Objects depend on a stamp named after the flags, so changing CC, CFLAGS or
 # SANITIZE rebuilds everything instead of mixing objects built two ways.
@@ -113,5 +113,5 @@ lint:
 	@tests/lint/run
 
 clean:
-	rm -rf bin
+	rm -rf bin build
 	@$(MAKE) --no-print-directory -C tests/bench clean
