@@ -73,6 +73,7 @@ all: $(PROGRAMS)
 # chapters/NN-topic/ with .c files in it becomes bin/NN-topic.
 define chapter_program
 bin/$(1): $(sort $(patsubst %.c,$(OBJDIR)/%.o,$(wildcard chapters/$(1)/*.c)) $(PLUMBING_OBJS)) $(CLASSROOM_OBJS) $(COMMON_OBJS)
+	@mkdir -p bin
 	$$(Q_LD)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LIBS)
 endef
 $(foreach chapter,$(CHAPTERS),$(eval $(call chapter_program,$(chapter))))
