@@ -16,7 +16,7 @@ TABLE="$BATS_TEST_DIRNAME/bad-input.table"
 # --help's names for values: numbers (I,N,C: a list of them), one word of a
 # fixed set, any text. Every option's value name must be in one of them.
 NUMERIC_ARGS=" N MS K BYTES SEC I,N,C "
-WORD_ARGS=" MODE "
+WORD_ARGS=" MODE WHEN "
 TEXT_ARGS=" ADDR H TEXT STR "
 
 setup_file() {
@@ -33,7 +33,8 @@ programs() {
 
 # roles PROGRAM: the roles its --help lists.
 roles() {
-    "$ROOT/bin/$1" --help | awk '/^roles:/ { on = 1; next } /^$/ { on = 0 } on { print $1 }'
+    # A role's help that wraps goes on under column 28: not a role.
+    "$ROOT/bin/$1" --help | awk '/^roles:/ { on = 1; next } /^$/ { on = 0 } on && !/^   / { print $1 }'
 }
 
 # options PROGRAM ROLE: "--option ARG REPEATABLE" per option of the role's
