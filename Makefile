@@ -53,7 +53,7 @@ endif
 
 CHAPTERS := $(sort $(notdir $(wildcard chapters/[0-9][0-9]-*)))
 PROGRAMS := $(addprefix bin/,$(CHAPTERS))
-OBJDIR   := bin/.obj
+OBJDIR   := build/obj
 
 # Objects depend on a stamp named after the flags, so changing CC, CFLAGS or
 # SANITIZE rebuilds everything instead of mixing objects built two ways.
@@ -74,6 +74,7 @@ all: $(PROGRAMS)
 # chapters/NN-topic/ with .c files in it becomes bin/NN-topic.
 define chapter_program
 bin/$(1): $(sort $(patsubst %.c,$(OBJDIR)/%.o,$(wildcard chapters/$(1)/*.c)) $(PLUMBING_OBJS)) $(CLASSROOM_OBJS) $(COMMON_OBJS)
+	@mkdir -p bin
 	$$(Q_LD)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LIBS)
 endef
 $(foreach chapter,$(CHAPTERS),$(eval $(call chapter_program,$(chapter))))
@@ -115,12 +116,12 @@ lint:
 
 # The exercises: `make check` (every chapter started), `make check 2` (one),
 # `make check reset 2` (the starter again, yours kept), `make watch 2` (again at
-# every save). Your files are in work/; the builds go to bin/check/. The words
+# every save). Your files are in work/; the builds go to build/check/. The words
 # after check or watch are its arguments, so each gets a rule that does nothing.
 CHECK_ARGS := $(filter-out check watch all demo test bench valgrind fuzz lint clean,$(MAKECMDGOALS))
 check watch: all
 	@CHECK_CC='$(CC)' CHECK_CFLAGS='$(ALL_CPPFLAGS) $(ALL_CFLAGS)' CHECK_LDFLAGS='$(ALL_LDFLAGS)' \
-	    CHECK_LIBS='$(LIBS)' tests/check/$@ $(CHECK_ARGS) $(CHAPTER)
+	    CHECK_LIBS='$(LIBS)' CHECK_OBJDIR='$(OBJDIR)' tests/check/$@ $(CHECK_ARGS) $(CHAPTER)
 ifneq ($(filter check watch,$(MAKECMDGOALS)),)
 ifneq ($(strip $(CHECK_ARGS)),)
 $(CHECK_ARGS):
@@ -129,5 +130,5 @@ endif
 endif
 
 clean:
-	rm -rf bin
+	rm -rf bin build
 	@$(MAKE) --no-print-directory -C tests/bench clean
