@@ -112,7 +112,7 @@ raw_exchange() {
     [[ ${lines[-1]} == -1 ]]
     # and the narration counts the same bytes each way
     [[ $stderr == *"send(fd "*", 20 bytes) -> 20"* ]]
-    [[ $stderr == *"reply: status 0, sum ff ff ff ff ff ff ff ff -> -1 (9 bytes)"* ]]
+    [[ $stderr == *"sum: ff ff ff ff ff ff ff ff -> -1 (reply: 9 bytes)"* ]]
 }
 
 @test "--hexdump --text: the text request and reply are exactly the decimal lines" {
@@ -204,7 +204,7 @@ raw_exchange() {
     run -3 --separate-stderr client --text --unchecked --quiet "$(printf '%065d' 7)"
     [[ $stderr == *"line 1 is longer than 64 characters" ]]
     run -3 --separate-stderr client --text --quiet --stop-after 3 12 34
-    [[ $stderr == *"the request ended after 1 lines, without its empty line" ]]
+    [[ $stderr == *"the request ended after 1 line, without its empty line" ]]
     run -3 --separate-stderr client --text --quiet --stop-after 4 12 34
     [[ $stderr == *"the request ended in the middle of line 2, without its empty line" ]]
     run -3 --separate-stderr bash -c "seq 10001 | timeout 10 '$BIN' client --text --quiet --port $PORT"
