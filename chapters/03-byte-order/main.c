@@ -57,13 +57,10 @@ static const struct sl_option options[] = {
 };
 
 static const struct sl_role roles[] = {
-    { "show", "[INTEGER...]", INT_MAX,
-      "Prints this machine's byte order, and each integer's bytes in memory and in network "
-      "order (at most 64 integers)." },
-    { "server", NULL, 0, "The sum server: reads one request per connection, replies with the sum." },
-    { "client", "[NUMBER...]", INT_MAX,
-      "Sends the numbers (or stdin's lines) to the sum server and prints the sum." },
-    { "demo", NULL, 0, "The same numbers as text and as binary, then the wrong-order mistake." },
+    { "show", "[INTEGER...]", INT_MAX, "Byte order here, and integers' bytes (at most 64)." },
+    { "server", NULL, 0, "The sum server: one request per connection." },
+    { "client", "[NUMBER...]", INT_MAX, "Sends the numbers (or stdin's lines), prints the sum." },
+    { "demo", NULL, 0, "Text and binary side by side, then the mistake." },
     { NULL, NULL, 0, NULL }
 };
 
