@@ -44,7 +44,7 @@ void serve_text_request(int fd)
     struct line_reader reader = { .fd = fd, .start = 0, .end = 0 };
     char line[SUM_MAX_LINE + 1];
     int64_t sum = 0, number;
-    size_t length;
+    size_t length = 0;
     for (int line_number = 1;; line_number++) {
         enum line_result got = read_line(&reader, line, &length);
         if (got != LINE_OK) {
