@@ -323,7 +323,7 @@ elapsed_ms() {
 
 @test "client --timeout 1: a server that accepts and never answers ends the wait in 1.5 s, status 4" {
     make -s -C "$ROOT/tests/hostile" >/dev/null
-    start_background silent "$ROOT/bin/hostile" --hold 10 accept-close
+    start_background silent "$ROOT/build/tools/hostile" --hold 10 accept-close
     wait_for_line "$BATS_TEST_TMPDIR/silent.log" '^listening on' 5
     PORT=$(sed -n 's/^listening on .*://p' "$BATS_TEST_TMPDIR/silent.log")
     local started=$EPOCHREALTIME
