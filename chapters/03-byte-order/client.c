@@ -53,11 +53,11 @@ static struct request encode_binary(const struct numbers *in, struct encoding ho
         memcpy(out.bytes + out.length, &wire, SUM_NUMBER_SIZE);
         out.length += SUM_NUMBER_SIZE;
     }
-    sl_narrate("request: %zu bytes = count (4) + %s (8 each%s", out.length,
-               sl_plural((long long)in->count, "number"),
-               how.host_order_count     ? "), all in host order"
-               : how.host_order_numbers ? ", in host order)"
-                                        : "), big-endian");
+    const char *order = how.host_order_count     ? "all in host order"
+                        : how.host_order_numbers ? "host-order numbers"
+                                                 : "big-endian";
+    sl_narrate("request: %zu bytes = count (4) + %s (8 each), %s", out.length,
+               sl_plural((long long)in->count, "number"), order);
     return out;
 }
 
