@@ -303,7 +303,7 @@ read_in_host_order() {
     # A peer that reads the whole reply (to the server's FIN) and then keeps
     # the connection open, without closing, for longer than the drain waits.
     start_background holder bash -c 'exec 5<>"/dev/tcp/127.0.0.1/$1"
-        printf "\0\0\0\1\0\0\0\0\0\0\0\52" >&5; od -An -tx1 <&5; sleep 8' _ "$PORT"
+        printf "\0\0\0\1\0\0\0\0\0\0\0\52" >&5; od -An -tx1 <&5; exec sleep 8' _ "$PORT"
     wait_for_line "$BATS_TEST_TMPDIR/holder.log" '00 00 00 00 00 00 00 00 2a' 5
     grep -q 'setsockopt(SO_RCVTIMEO, 1 s) -> 0: a recv gives up after 1 s' "$SERVER_LOG"
     wait_for_line "$SERVER_LOG" \
