@@ -19,6 +19,7 @@
 #                                        prints the path of the .so (LD_PRELOAD it)
 #   short_send_loaded LOG                true when the library was loaded (its log says so)
 #   short_sends_seen LOG                 true once the library shortened a send
+#   byte_reversed N [BYTES]              N with its 8 (or 4) bytes in the other order
 #
 # See also: tests/check/check, tests/check/hints, tests/check/short-send.c.
 
@@ -66,4 +67,15 @@ short_send_loaded() {
 
 short_sends_seen() {
     grep -q '^send(' "$1" 2>/dev/null
+}
+
+# byte_reversed N [BYTES]: the integer whose BYTES (8, or 4) bytes are N's in
+# the other order, as a signed number: what N turns into when one side
+# forgets htonl()/ntohl().
+byte_reversed() {
+    local bytes=${2:-8} hex reversed='' i
+    printf -v hex '%016x' "$1"          # bash prints a negative in two's complement
+    hex=${hex:16-2*bytes}
+    for ((i = 2 * bytes - 2; i >= 0; i -= 2)); do reversed+=${hex:i:2}; done
+    echo $((16#$reversed))
 }
