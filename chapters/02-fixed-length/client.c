@@ -6,14 +6,14 @@
  * prints it without the padding. A reply cut short ends the client: it can
  * do nothing with 7 bytes of a 32-byte message.
  *
- * By default every send() and recv() waits as long as the server takes.
- * With a timeout, SO_RCVTIMEO and SO_SNDTIMEO bound each wait, and the
- * client gives up with exit status 3.
+ * By default each recv() waits as long as the server takes. With a
+ * timeout, SO_RCVTIMEO bounds each wait, and the client gives up with exit
+ * status 3.
  *
  * Usage: 02-fixed-length client [--host H] [--port N] [--msglen N] [--timeout SEC]
  *                               [--message TEXT]... [--recv-size N] [--chunk N]
  * See also: message.c (the two loops), server.c, ../01-blocking/sockets.c
- *           (connect_to_server), socket(7) (SO_RCVTIMEO, SO_SNDTIMEO).
+ *           (connect_to_server), socket(7) (SO_RCVTIMEO).
  */
 #include "fixed_length.h"
 
@@ -28,11 +28,10 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-static void set_timeouts(int fd, double seconds);
+static void set_receive_timeout(int fd, double seconds);
 static long next_message(const struct client_settings *settings, int number, char *text);
 static void send_part_and_close(int fd, const char *text,
                                 const struct client_settings *settings);
-static _Noreturn void give_up(const char *call, double timeout);
 
 /* The largest message and its reply; static, so their size is ours to fix. */
 static char message[MAX_MSGLEN], reply[MAX_MSGLEN];
@@ -68,42 +67,33 @@ int open_connection(const struct client_settings *settings)
     if (settings->nodelay)
         disable_nagle(fd);
     if (settings->timeout > 0)
-        set_timeouts(fd, settings->timeout);
+        set_receive_timeout(fd, settings->timeout);
     return fd;
 }
 
 /* Sends one padded message and prints the reply; exits if the connection
- * breaks (1) or a wait runs out (3). */
+ * breaks (1) or the wait for the reply runs out (3). */
 void exchange(int fd, const char *text, char *answer, const struct client_settings *settings)
 {
     size_t msglen = settings->message.msglen;
     if (send_message(fd, text, msglen, &settings->message) == -1)
-        give_up("send", settings->timeout);
+        sl_fail_errno("send");
     ssize_t got = recv_message(fd, answer, &settings->message);
+    /* An expired receive timeout is EAGAIN (EWOULDBLOCK on some systems). */
+    if (got == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        sl_fail_status(EXIT_TIMEOUT, "recv: no answer within %g s (--timeout)",
+                       settings->timeout);
     if (got == -1)
-        give_up("recv", settings->timeout);
+        sl_fail_errno("recv");
     if ((size_t)got < msglen)
         sl_fail("recv: connection broken after %zd of %zu bytes", got, msglen);
     print_reply(answer, msglen);
 }
 
-/* A call whose timeout ran out fails with EAGAIN (EWOULDBLOCK on some
- * systems): nothing moved in all that time. Any other errno is a failure. */
-static _Noreturn void give_up(const char *call, double timeout)
-{
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        sl_fail_status(EXIT_TIMEOUT, "%s: %s within %g s (--timeout)", call,
-                       strcmp(call, "recv") == 0 ? "no answer" : "the server read nothing",
-                       timeout);
-    }
-    sl_fail_errno(call);
-}
-
-/* SO_RCVTIMEO bounds how long one recv() blocks; SO_SNDTIMEO how long one
- * send() waits for room in a full send buffer (a server that stopped
- * reading). Each bounds a single call, not the whole exchange, and neither
- * covers connect() here: chapter 5 compares the ways to notice a silent peer. */
-static void set_timeouts(int fd, double seconds)
+/* SO_RCVTIMEO makes a blocking recv() give up after SECONDS with nothing
+ * received. It bounds each call, not the whole exchange, and not connect():
+ * chapter 5 compares the ways to notice a peer that went silent. */
+static void set_receive_timeout(int fd, double seconds)
 {
     struct timeval limit;
     limit.tv_sec = (time_t)seconds;
@@ -112,11 +102,7 @@ static void set_timeouts(int fd, double seconds)
         limit.tv_usec = 1;      /* zero would mean "wait forever" */
     if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) == -1)
         sl_fail_errno("setsockopt SO_RCVTIMEO");
-    sl_narrate("setsockopt(fd %d, SO_RCVTIMEO, %g s) -> 0: a recv() waits at most that", fd,
-               seconds);
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit) == -1)
-        sl_fail_errno("setsockopt SO_SNDTIMEO");
-    sl_narrate("setsockopt(fd %d, SO_SNDTIMEO, %g s) -> 0: so does a send()", fd, seconds);
+    sl_narrate("setsockopt(SO_RCVTIMEO, %g s) -> 0", seconds);
 }
 
 /* Reads one line of stdin, without its newline, into LINE (room for MAX
@@ -175,7 +161,7 @@ void print_reply(const char *text, size_t msglen)
 static void send_part_and_close(int fd, const char *text, const struct client_settings *settings)
 {
     if (send_message(fd, text, (size_t)settings->break_after, &settings->message) == -1)
-        give_up("send", settings->timeout);
+        sl_fail_errno("send");
     close(fd);
     sl_narrate("close(fd %d) after %lld of %zu bytes, on purpose (--break-after)", fd,
                settings->break_after, settings->message.msglen);

@@ -37,7 +37,7 @@ struct client_settings {
     long long break_after;      /* >= 0: send only this many bytes of the first
                                    message, then close; -1: never */
     int nodelay;
-    double timeout;             /* seconds a send() or recv() may wait; 0: forever */
+    double timeout;             /* seconds one recv() may wait; 0: forever */
 };
 
 /* What the server keeps of one client between two recv()s. */

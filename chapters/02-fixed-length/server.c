@@ -42,11 +42,16 @@ void serve(int listener, int count, const struct server_settings *settings)
         if (client == -1) {
             if (errno == ECONNABORTED)      /* it left before we took it */
                 continue;
-            /* Out of descriptors: this server holds only its listener
-             * now, so closing nothing can make room, and retrying would spin. */
-            if (errno == EMFILE || errno == ENFILE)
+            /* Out of descriptors: between clients this server holds only its
+             * listener, so it has nothing to close to make room, and trying
+             * again would fail again at once, in a busy loop. It stops. */
+            if (errno == EMFILE || errno == ENFILE) {
+                int err = errno;
+                close(listener);
+                sl_narrate("close(fd %d)", listener);
                 sl_fail("accept: %s: no descriptor left for a client, and none to free "
-                        "(raise `ulimit -n`)", sl_errno(errno));
+                        "(raise `ulimit -n`)", sl_errno(err));
+            }
             sl_fail_errno("accept");
         }
         if (settings->nodelay)
