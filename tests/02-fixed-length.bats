@@ -324,8 +324,8 @@ seconds_since() {
     # It accepts and reads, and never answers: it waits for the rest of a
     # 64-byte message that the 32-byte client will never send.
     start_server --msglen 64
-    # By default the client waits as long as it takes: still waiting at 1.5 s.
-    run timeout 1.5 "$BIN" client --port "$PORT" --message 'anyone there?'
+    # By default the client waits as long as it takes: still waiting at 1.2 s.
+    run timeout 1.2 "$BIN" client --port "$PORT" --message 'anyone there?'
     [[ $status -eq 124 ]]
     wait_for_line "$SERVER_LOG" 'connection broken after 32 of 64 bytes' 5
     local start elapsed
@@ -341,17 +341,17 @@ seconds_since() {
     awk -v e="$elapsed" 'BEGIN { exit !(e >= 0.9 && e < 1.5) }'
 }
 
-@test "--timeout bounds each recv(), not the exchange: a reply trickling in for 1.5 s still arrives" {
+@test "--timeout bounds each recv(), not the exchange: a reply trickling in for 0.9 s beats --timeout 0.5" {
     [[ -n ${EPOCHREALTIME:-} ]] || skip "bash without EPOCHREALTIME (bash 5+) can't time this"
-    # Four one-byte pieces, 0.5 s apart: no recv() waits more than 0.5 s.
-    start_server --msglen 4 --chunk 1 --pause 500
+    # Four one-byte pieces, 0.3 s apart: no recv() waits more than 0.3 s.
+    start_server --msglen 4 --chunk 1 --pause 300
     local start elapsed
     start=$EPOCHREALTIME
-    run --separate-stderr client --msglen 4 --timeout 1 --message abcd
+    run --separate-stderr client --msglen 4 --timeout 0.5 --message abcd
     elapsed=$(seconds_since "$start")
     echo "status $status after $elapsed s"
     [[ $status -eq 0 && $output == abcd ]]
-    awk -v e="$elapsed" 'BEGIN { exit !(e >= 1.4) }'
+    awk -v e="$elapsed" 'BEGIN { exit !(e >= 0.85) }'
 }
 
 # ---- out of descriptors (issue 18) -------------------------------------------
@@ -408,6 +408,6 @@ seconds_since() {
     run -0 timeout 5 nc -N 127.0.0.1 "$PORT" < <(printf '%-32s' hello)
     [[ $output == "$(padded hello 32)" ]]
     wait_for_line "$SERVER_LOG" 'the client closed its side' 5
-    run timeout 1 nc 127.0.0.1 "$PORT" < <(printf '%-32s' hello)
+    run timeout 0.5 nc 127.0.0.1 "$PORT" < <(printf '%-32s' hello)
     [[ $status -eq 124 ]]
 }
