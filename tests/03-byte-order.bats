@@ -333,7 +333,7 @@ elapsed_ms() {
     echo "took $took ms: $stderr"
     ((took >= 900 && took < 1500))
     [[ ${stderr##*$'\n'} == "03-byte-order: recv: no answer within 1 s (--timeout)" ]]
-    [[ $stderr == *"setsockopt(SO_RCVTIMEO, 1 s) -> 0"* ]]
+    [[ $stderr == *"setsockopt(SO_RCVTIMEO and SO_SNDTIMEO, 1 s) -> 0"* ]]
     [[ $output == "" ]]
 }
 

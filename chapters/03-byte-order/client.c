@@ -30,7 +30,6 @@
 #include <unistd.h>
 
 static struct request encode_text(const struct numbers *in);
-static void set_timeout(int fd, double seconds);
 static size_t send_request(int fd, const struct request *request,
                            const struct client_settings *settings);
 static void receive_binary_reply(int fd, struct outcome *result, double timeout);
@@ -72,7 +71,8 @@ struct outcome exchange(const struct client_settings *settings, const struct num
     int fd = connect_to_server(settings->host, settings->port, why, sizeof why);
     if (fd == -1)
         sl_fail("%s", why);
-    set_timeout(fd, settings->timeout);
+    if (settings->timeout > 0 && set_timeouts(fd, settings->timeout) == -1)
+        sl_fail_errno("setsockopt SO_RCVTIMEO");
     result.sent = send_request(fd, &request, settings);
     if (settings->hexdump)
         dump_request(&request, result.sent, in, settings->how);
@@ -136,19 +136,6 @@ static struct request encode_text(const struct numbers *in)
 /* --timeout: each recv() and send() on FD gives up after SECONDS with
  * EAGAIN, instead of waiting for as long as the server stays silent
  * (chapter 5 is about such waits). 0 leaves them waiting forever. */
-static void set_timeout(int fd, double seconds)
-{
-    if (seconds <= 0)
-        return;
-    struct timeval limit = { (time_t)seconds, (suseconds_t)((seconds - (time_t)seconds) * 1e6) };
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) == -1)
-        sl_fail_errno("setsockopt SO_RCVTIMEO");
-    sl_narrate("setsockopt(SO_RCVTIMEO, %g s) -> 0", seconds);
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit) == -1)
-        sl_fail_errno("setsockopt SO_SNDTIMEO");
-    sl_narrate("setsockopt(SO_SNDTIMEO, %g s) -> 0", seconds);
-}
-
 /* The reply ended before WANTED bytes of WHAT, or recv failed: exits. */
 static _Noreturn void fail_short_reply(ssize_t got, size_t wanted, const char *what,
                                        double timeout)

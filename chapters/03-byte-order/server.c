@@ -168,19 +168,7 @@ int run_server(const struct server_settings *settings)
 void serve(int listener, int count, int text)
 {
     for (int served = 0; count == 0 || served < count;) {
-        int client = accept_client(listener);
-        if (client == -1) {
-            /* ECONNABORTED: the client gave up before accept(); not ours to
-             * mend. Out of descriptors (EMFILE), an iterative server has
-             * none it could close to make room (the listener is all it
-             * holds between clients): it stops, and says why. */
-            if (errno == ECONNABORTED)
-                continue;
-            if (errno == EMFILE || errno == ENFILE)
-                sl_fail("accept: %s: no descriptor is left for a client, and this server "
-                        "holds none it could close (raise `ulimit -n`)", sl_errno(errno));
-            sl_fail_errno("accept");
-        }
+        int client = accept_or_exit(listener);   /* out of descriptors: see chapter 1 */
         if (text)
             serve_text_request(client);
         else
