@@ -337,7 +337,7 @@ seconds_since() {
     [[ -z $output ]]
     [[ ${stderr_lines[-1]} == '02-fixed-length: recv: no answer within 1 s (--timeout)' ]]
     printf '%s\n' "${stderr_lines[@]}" | grep -Eq '^\[client\] recv\(fd [0-9]+, up to 32\) -> -1 EAGAIN \(.*\) after 0 of 32 bytes$'
-    printf '%s\n' "${stderr_lines[@]}" | grep -Fqx '[client] setsockopt(SO_RCVTIMEO, 1 s) -> 0'
+    printf '%s\n' "${stderr_lines[@]}" | grep -Fqx '[client] setsockopt(SO_RCVTIMEO and SO_SNDTIMEO, 1 s) -> 0'
     awk -v e="$elapsed" 'BEGIN { exit !(e >= 0.9 && e < 1.5) }'
 }
 
@@ -358,17 +358,16 @@ seconds_since() {
 
 @test "under ulimit -n 4 the server's accept() fails with EMFILE: it says why it can't recover, and exits 1 at once" {
     local log="$BATS_TEST_TMPDIR/emfile.log" status=0
-    # Four descriptors: stdin, stdout, stderr and the listener. None for a client.
-    (exec_with_std_fds_only timeout 5 bash -c 'ulimit -n 4 && exec "$0" server --port 0' "$BIN") \
+    # Four descriptors: stdin, stdout, stderr and the listener. None for a
+    # client. (LeakSanitizer, in a SANITIZE=1 build, would need a fifth at exit.)
+    (ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 exec_with_std_fds_only \
+        timeout 5 bash -c 'ulimit -n 4 && exec "$0" server --port 0' "$BIN") \
         >"$log" 2>&1 </dev/null || status=$?
     cat "$log"
     [[ $status -eq 1 ]]
     grep -q '^listening on 127.0.0.1:' "$log"
     grep -Eq '^\[server\] accept\(fd 3\) -> -1 EMFILE \(.*\)$' "$log"
-    # It closes its listener before it goes (which also leaves a descriptor
-    # for a sanitizer's leak check at exit).
-    grep -Fqx '[server] close(fd 3)' "$log"
-    [[ $(tail -n 1 "$log") == '02-fixed-length: accept: EMFILE ('*'): no descriptor left for a client, and none to free (raise `ulimit -n`)' ]]
+    [[ $(tail -n 1 "$log") == '02-fixed-length: accept: EMFILE ('*'): no descriptor is left for a client, and this server holds none it could close (raise `ulimit -n`)' ]]
     # It stopped at the first failure instead of trying again and again.
     [[ $(grep -c 'accept(fd 3) -> -1' "$log") -eq 1 ]]
 }

@@ -6,14 +6,14 @@
  * prints it without the padding. A reply cut short ends the client: it can
  * do nothing with 7 bytes of a 32-byte message.
  *
- * By default each recv() waits as long as the server takes. With a
- * timeout, SO_RCVTIMEO bounds each wait, and the client gives up with exit
- * status 3.
+ * By default each send() and recv() waits as long as the server takes.
+ * With a timeout (chapter 1's set_timeouts: SO_RCVTIMEO, SO_SNDTIMEO), each
+ * wait is bounded, and the client gives up with exit status 3.
  *
  * Usage: 02-fixed-length client [--host H] [--port N] [--msglen N] [--timeout SEC]
  *                               [--message TEXT]... [--recv-size N] [--chunk N]
  * See also: message.c (the two loops), server.c, ../01-blocking/sockets.c
- *           (connect_to_server), socket(7) (SO_RCVTIMEO).
+ *           (connect_to_server, set_timeouts), socket(7) (SO_RCVTIMEO).
  */
 #include "fixed_length.h"
 
@@ -28,10 +28,10 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-static void set_receive_timeout(int fd, double seconds);
 static long next_message(const struct client_settings *settings, int number, char *text);
 static void send_part_and_close(int fd, const char *text,
                                 const struct client_settings *settings);
+static _Noreturn void give_up(const char *call, double timeout);
 
 /* The largest message and its reply; static, so their size is ours to fix. */
 static char message[MAX_MSGLEN], reply[MAX_MSGLEN];
@@ -66,8 +66,8 @@ int open_connection(const struct client_settings *settings)
         sl_fail("%s", why);
     if (settings->nodelay)
         disable_nagle(fd);
-    if (settings->timeout > 0)
-        set_receive_timeout(fd, settings->timeout);
+    if (settings->timeout > 0 && set_timeouts(fd, settings->timeout) == -1)
+        sl_fail_errno("setsockopt");
     return fd;
 }
 
@@ -77,32 +77,25 @@ void exchange(int fd, const char *text, char *answer, const struct client_settin
 {
     size_t msglen = settings->message.msglen;
     if (send_message(fd, text, msglen, &settings->message) == -1)
-        sl_fail_errno("send");
+        give_up("send", settings->timeout);
     ssize_t got = recv_message(fd, answer, &settings->message);
-    /* An expired receive timeout is EAGAIN (EWOULDBLOCK on some systems). */
-    if (got == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-        sl_fail_status(EXIT_TIMEOUT, "recv: no answer within %g s (--timeout)",
-                       settings->timeout);
     if (got == -1)
-        sl_fail_errno("recv");
+        give_up("recv", settings->timeout);
     if ((size_t)got < msglen)
         sl_fail("recv: connection broken after %zd of %zu bytes", got, msglen);
     print_reply(answer, msglen);
 }
 
-/* SO_RCVTIMEO makes a blocking recv() give up after SECONDS with nothing
- * received. It bounds each call, not the whole exchange, and not connect():
- * chapter 5 compares the ways to notice a peer that went silent. */
-static void set_receive_timeout(int fd, double seconds)
+/* A send() or recv() whose timeout ran out fails with EAGAIN (EWOULDBLOCK
+ * on some systems): exit 3, naming the wait. Any other errno: exit 1. */
+static _Noreturn void give_up(const char *call, double timeout)
 {
-    struct timeval limit;
-    limit.tv_sec = (time_t)seconds;
-    limit.tv_usec = (suseconds_t)((seconds - (double)limit.tv_sec) * 1e6);
-    if (limit.tv_sec == 0 && limit.tv_usec == 0)
-        limit.tv_usec = 1;      /* zero would mean "wait forever" */
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) == -1)
-        sl_fail_errno("setsockopt SO_RCVTIMEO");
-    sl_narrate("setsockopt(SO_RCVTIMEO, %g s) -> 0", seconds);
+    if ((errno == EAGAIN || errno == EWOULDBLOCK) && strcmp(call, "send") == 0)
+        sl_fail_status(EXIT_NO_ANSWER, "send: the server took nothing for %g s (--timeout)",
+                       timeout);
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+        sl_fail_status(EXIT_NO_ANSWER, "recv: no answer within %g s (--timeout)", timeout);
+    sl_fail_errno(call);
 }
 
 /* Reads one line of stdin, without its newline, into LINE (room for MAX
@@ -161,7 +154,7 @@ void print_reply(const char *text, size_t msglen)
 static void send_part_and_close(int fd, const char *text, const struct client_settings *settings)
 {
     if (send_message(fd, text, (size_t)settings->break_after, &settings->message) == -1)
-        sl_fail_errno("send");
+        give_up("send", settings->timeout);
     close(fd);
     sl_narrate("close(fd %d) after %lld of %zu bytes, on purpose (--break-after)", fd,
                settings->break_after, settings->message.msglen);

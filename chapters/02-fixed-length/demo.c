@@ -92,9 +92,7 @@ static void demo_server(int listener, int sent, int echoed)
      * sure they are waiting together when the server's first recv() comes. */
     wait_turn(sent, "the demo client did not send its messages");
     sl_scene("One recv() brings both messages; the server echoes each");
-    int client = accept_client(listener);
-    if (client == -1)
-        sl_fail_errno("accept");
+    int client = accept_or_exit(listener);
     struct pending pending = { 0, 0 };
     int going = echo_round(client, &pending, &settings);
     give_turn(echoed);

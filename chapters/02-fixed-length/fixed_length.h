@@ -16,7 +16,7 @@
 #define MAX_MSGLEN (1024 * 1024)
 
 /* Exit status of a client whose --timeout expired (0, 1 and 2 are common). */
-enum { EXIT_TIMEOUT = 3 };
+enum { EXIT_NO_ANSWER = 3 };
 
 struct server_settings {
     const char *bind_address;   /* "127.0.0.1", "::1", "0.0.0.0" or "::" */
@@ -37,7 +37,7 @@ struct client_settings {
     long long break_after;      /* >= 0: send only this many bytes of the first
                                    message, then close; -1: never */
     int nodelay;
-    double timeout;             /* seconds one recv() may wait; 0: forever */
+    double timeout;             /* seconds one send() or recv() may wait; 0: forever */
 };
 
 /* What the server keeps of one client between two recv()s. */

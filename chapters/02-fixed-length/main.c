@@ -42,7 +42,7 @@ static const struct sl_option options[] = {
     { "--message", SL_LIST, &opt.messages, 0, 0, "client", "TEXT",
       "send TEXT as one message instead of reading lines of stdin" },
     { "--timeout", SL_SECONDS, &opt.timeout, 0, 86400, "client", "SEC",
-      "give up (exit 3) when the server sends nothing for SEC seconds; 0: wait forever" },
+      "give up (exit 3) when one send() or recv() waits SEC seconds; 0: wait forever" },
     { "--msglen", SL_SIZE, &opt.msglen, 1, MAX_MSGLEN, "server client", "N",
       "bytes in every message, 1 to 1M; both sides must agree" },
     { "--chunk", SL_SIZE, &opt.chunk, 1, MAX_MSGLEN, "server client", "N",
@@ -73,7 +73,7 @@ static const struct sl_program program = {
     "02-fixed-length",
     "fixed-length messages: loop until every byte has moved",
     roles, options,
-    "             3 (client) --timeout: the server sent nothing for SEC seconds\n"
+    "             3 (client) --timeout: a send() or recv() waited SEC s in vain\n"
     "Without --timeout the client waits for each reply as long as the server takes.\n"
     "A message longer than --msglen is refused (exit 2) before any of it is sent.\n"
     "A peer that closes part-way through a message: 'connection broken after K of\n"

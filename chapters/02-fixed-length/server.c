@@ -10,7 +10,7 @@
  * Usage: 02-fixed-length server [--bind ADDR] [--port N] [--once] [--msglen N]
  *                               [--recv-size N] [--chunk N [--pause MS]]
  * See also: message.c (send_message), client.c, ../01-blocking/sockets.c
- *           (open_listener, accept_client), recv(2), accept(2).
+ *           (open_listener, accept_or_exit), recv(2), accept(2).
  */
 #include "fixed_length.h"
 
@@ -38,22 +38,10 @@ static char buffer[2 * MAX_MSGLEN];
 void serve(int listener, int count, const struct server_settings *settings)
 {
     for (int served = 0; count == 0 || served < count;) {
-        int client = accept_client(listener);
-        if (client == -1) {
-            if (errno == ECONNABORTED)      /* it left before we took it */
-                continue;
-            /* Out of descriptors: between clients this server holds only its
-             * listener, so it has nothing to close to make room, and trying
-             * again would fail again at once, in a busy loop. It stops. */
-            if (errno == EMFILE || errno == ENFILE) {
-                int err = errno;
-                close(listener);
-                sl_narrate("close(fd %d)", listener);
-                sl_fail("accept: %s: no descriptor left for a client, and none to free "
-                        "(raise `ulimit -n`)", sl_errno(err));
-            }
-            sl_fail_errno("accept");
-        }
+        /* Out of descriptors (EMFILE), this server stops and says why:
+         * between clients it holds only its listener, so it has nothing to
+         * close to make room, and trying again would fail again at once. */
+        int client = accept_or_exit(listener);
         if (settings->nodelay)
             disable_nagle(client);
         struct pending pending = { 0, 0 };
