@@ -32,7 +32,7 @@ struct message_settings {
  * again after a short count, until all LENGTH have gone. LENGTH is msglen,
  * except to break a message off on purpose (then less). Retries on EINTR.
  * 0 when every byte went; -1 with errno set when a send() failed (EPIPE,
- * ECONNRESET), part of the message maybe sent. */
+ * ECONNRESET, or EAGAIN when a send timeout expired), part of it maybe sent. */
 int send_message(int fd, const char *message, size_t length, const struct message_settings *how);
 
 /* Receives one message into BUFFER (room for HOW->msglen bytes), calling
