@@ -59,39 +59,77 @@ number() {
     [[ ! -e $SOCKLAB_WORK ]]
 }
 
-@test "every starter builds without a warning and fails its check" {
-    local chapter file
-    for chapter in $(exercises); do
-        make_check "$(number "$chapter")"
-        echo "$output"
-        [[ $status -ne 0 ]]
-        [[ $output == *"  FAIL  "* ]]
-        [[ $output != *"BUILD FAILED"* && $output != *"warning"* ]]
-        for file in $(exercise_files "$chapter"); do
-            [[ $output == *"new: $SOCKLAB_WORK/$chapter/$file, the starter"* ]]
-            # The starter is the lesson file with bodies replaced, not a copy of it.
-            ! cmp -s "$SOCKLAB_WORK/$chapter/$file" "$ROOT/chapters/$chapter/$file"
-            grep -q 'EXERCISE' "$SOCKLAB_WORK/$chapter/$file"
-        done
-        grep -q "^$chapter failing " "$SOCKLAB_WORK/progress"
+# each_at_once FUNCTION ITEM...: FUNCTION ITEM for every ITEM, three at a
+# time, each in its own work folder, with its output kept; all must succeed.
+# (The checks mostly wait on sockets and timeouts, which overlap well; each
+# runs its claims in one bats run, CHECK_JOBS=1, so three are three.)
+each_at_once() {
+    local function=$1 item failed=0 i=0
+    shift
+    local -a pids=() items=()
+    for item in "$@"; do
+        (
+            export SOCKLAB_WORK=$BATS_TEST_TMPDIR/$i/work SOCKLAB_CHECK_BIN=$BATS_TEST_TMPDIR/$i/bin
+            "$function" "$item"
+        ) >"$BATS_TEST_TMPDIR/$i.out" 2>&1 &
+        pids+=("$!") items+=("$item")
+        i=$((i + 1))
+        if ((${#pids[@]} % 3 == 0)); then wait "${pids[-3]}" "${pids[-2]}" "${pids[-1]}" || true; fi
     done
+    for i in "${!pids[@]}"; do
+        if ! wait "${pids[$i]}"; then
+            failed=1
+            echo "---- ${items[$i]#"$ROOT"/}: failed"
+            cat "$BATS_TEST_TMPDIR/$i.out"
+        fi
+    done
+    ((failed == 0 && ${#pids[@]} > 0))
+}
+
+# fails MESSAGE: says why an item failed, and fails it.
+fails() {
+    echo "$*"
+    echo "$output"
+    return 1
+}
+
+# A starter fails fast anyway: the tightest bounds keep it quick.
+starter_fails() {
+    local chapter=$1 file
+    CHECK_JOBS=1 CHECK_CLIENT_TIMEOUT=1 CHECK_WAIT_TIMEOUT=1 CHECK_TEST_TIMEOUT=4 \
+        make_check "$(number "$chapter")"
+    [[ $status -ne 0 && $output == *"  FAIL  "* ]] || fails "the starter passed"
+    [[ $output != *"BUILD FAILED"* && $output != *"warning"* ]] || fails "the starter did not build cleanly"
+    for file in $(exercise_files "$chapter"); do
+        [[ $output == *"new: $SOCKLAB_WORK/$chapter/$file, the starter"* ]] || fails "no new $file"
+        # The starter is the lesson file with bodies replaced, not a copy of it.
+        ! cmp -s "$SOCKLAB_WORK/$chapter/$file" "$ROOT/chapters/$chapter/$file" || fails "a copy"
+        grep -q 'EXERCISE' "$SOCKLAB_WORK/$chapter/$file" || fails "no EXERCISE in $file"
+    done
+    grep -q "^$chapter failing " "$SOCKLAB_WORK/progress" || fails "progress not kept"
+}
+
+@test "every starter builds without a warning and fails its check" {
+    each_at_once starter_fails $(exercises)
+}
+
+lesson_passes() {
+    local chapter=$1 file
+    mkdir -p "$SOCKLAB_WORK/$chapter"
+    for file in $(exercise_files "$chapter"); do
+        cp "$ROOT/chapters/$chapter/$file" "$SOCKLAB_WORK/$chapter/$file"
+    done
+    CHECK_JOBS=1 make_check "$chapter"
+    [[ $status -eq 0 ]] || fails "the lesson file failed its check"
+    [[ $output != *"  FAIL  "* && $output != *"  LOST  "* && $output != *"warning"* ]] ||
+        fails "a claim failed or is lost"
+    [[ $output =~ \ ([0-9]+)\ of\ ([0-9]+)\ claims\ pass ]] || fails "no count"
+    [[ ${BASH_REMATCH[1]} -eq ${BASH_REMATCH[2]} && ${BASH_REMATCH[1]} -gt 0 ]] || fails "not all pass"
+    grep -q "^$chapter passing " "$SOCKLAB_WORK/progress" || fails "progress not kept"
 }
 
 @test "every chapter's own lesson files pass its check, every claim found" {
-    local chapter file
-    for chapter in $(exercises); do
-        mkdir -p "$SOCKLAB_WORK/$chapter"
-        for file in $(exercise_files "$chapter"); do
-            cp "$ROOT/chapters/$chapter/$file" "$SOCKLAB_WORK/$chapter/$file"
-        done
-        make_check "$chapter"
-        echo "$output"
-        [[ $status -eq 0 ]]
-        [[ $output != *"  FAIL  "* && $output != *"  LOST  "* && $output != *"warning"* ]]
-        [[ $output =~ \ ([0-9]+)\ of\ ([0-9]+)\ claims\ pass ]]
-        [[ ${BASH_REMATCH[1]} -eq ${BASH_REMATCH[2]} && ${BASH_REMATCH[1]} -gt 0 ]]
-        grep -q "^$chapter passing " "$SOCKLAB_WORK/progress"
-    done
+    each_at_once lesson_passes $(exercises)
 }
 
 # mutant_field PATCH FIELD: the header lines "FIELD: value" of a mutant.
@@ -99,36 +137,35 @@ mutant_field() {
     sed -n "/^--- /q; s/^$2: //p" "$1"
 }
 
+mutant_fails() {
+    local mutant=$1 chapter lesson hint claim name=${1#"$ROOT"/}
+    chapter=$(basename "$(dirname "$mutant")")
+    lesson=$(sed -n 's|^--- a/||p' "$mutant" | head -1)
+    if [[ $(mutant_field "$mutant" Needs) == little-endian ]] &&
+        [[ $(printf '\001\000' | od -An -tu2 | tr -d ' ') != 1 ]]; then
+        echo "$name left out: a byte-order slip shows only on a little-endian machine"
+        return 0
+    fi
+    hint=$(mutant_field "$mutant" Hint)
+    export SOCKLAB_CHECK_ONLY
+    SOCKLAB_CHECK_ONLY=$(mutant_field "$mutant" 'Caught by')
+    [[ -n $hint && -n $SOCKLAB_CHECK_ONLY && -f $ROOT/$lesson ]] ||
+        fails "$name: needs Hint, Caught by and a lesson file"
+    # The claims that catch it are claims of the full check.
+    while IFS= read -r claim; do
+        grep -Fxq -- "$claim" "$ROOT/tests/check/$chapter.claims" ||
+            fails "$name: '$claim' is not in tests/check/$chapter.claims"
+    done <<<"$SOCKLAB_CHECK_ONLY"
+    mkdir -p "$SOCKLAB_WORK/$chapter"
+    patch -s -o "$SOCKLAB_WORK/$chapter/${lesson##*/}" "$ROOT/$lesson" <"$mutant" ||
+        fails "$name no longer applies to $lesson: tests/mutants/refresh, or make it again"
+    CHECK_JOBS=1 make_check "$chapter"
+    [[ $status -ne 0 && $(flat) == *"hint: "*"${hint,,}"* ]] ||
+        fails "$name: no failure with the hint '$hint'"
+}
+
 @test "every mutant fails its chapter's check with the hint that names its mistake" {
-    local mutant chapter lesson hint claim count=0
-    for mutant in "$ROOT"/tests/mutants/*/*.patch; do
-        chapter=$(basename "$(dirname "$mutant")")
-        lesson=$(sed -n 's|^--- a/||p' "$mutant" | head -1)
-        if [[ $(mutant_field "$mutant" Needs) == little-endian ]] &&
-            [[ $(printf '\001\000' | od -An -tu2 | tr -d ' ') != 1 ]]; then
-            echo "# ${mutant#"$ROOT"/} left out: a byte-order slip shows only on a little-endian machine" >&3
-            continue
-        fi
-        hint=$(mutant_field "$mutant" Hint)
-        SOCKLAB_CHECK_ONLY=$(mutant_field "$mutant" 'Caught by')
-        [[ -n $hint && -n $SOCKLAB_CHECK_ONLY && -f $ROOT/$lesson ]] ||
-            { echo "${mutant#"$ROOT"/}: needs Hint, Caught by and a lesson file"; false; }
-        # The claims that catch it are claims of the full check.
-        while IFS= read -r claim; do
-            grep -Fxq -- "$claim" "$ROOT/tests/check/$chapter.claims" ||
-                { echo "${mutant#"$ROOT"/}: '$claim' is not in tests/check/$chapter.claims"; false; }
-        done <<<"$SOCKLAB_CHECK_ONLY"
-        mkdir -p "$SOCKLAB_WORK/$chapter"
-        patch -s -o "$SOCKLAB_WORK/$chapter/${lesson##*/}" "$ROOT/$lesson" <"$mutant" 2>&1 ||
-            { echo "${mutant#"$ROOT"/} no longer applies to $lesson: remake it"; false; }
-        export SOCKLAB_CHECK_ONLY
-        make_check "$chapter"
-        [[ $status -ne 0 && $(flat) == *"hint: "*"${hint,,}"* ]] ||
-            { echo "${mutant#"$ROOT"/}: no failure with the hint '$hint':"; echo "$output"; false; }
-        rm -rf "$SOCKLAB_WORK"
-        count=$((count + 1))
-    done
-    ((count > 0))
+    each_at_once mutant_fails "$ROOT"/tests/mutants/*/*.patch
 }
 
 @test "make check never overwrites the learner's file; make check reset keeps it beside the starter" {
