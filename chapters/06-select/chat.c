@@ -55,7 +55,7 @@ static void broadcast_line(const struct client *author, const char *line, size_t
     if (message[total - 1] != '\n')
         message[total++] = '\n';
 
-    for (int i = 0; i < clients_count(); i++) {
+    for (int i = 0, count = clients_count(); i < count; i++) {
         struct client *c = client_by_rank(i);
         if (c == author || c->eof)
             continue;

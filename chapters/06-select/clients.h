@@ -36,6 +36,12 @@ struct server_settings {
 
 /* A chat line longer than this is sent in pieces of this size. */
 #define CHAT_LINE_MAX 1024
+/* --chat reads at most this much of one client per turn of the loop: each
+ * line costs the server a copy per listener, so this bounds what one
+ * client's input can cost everyone else before they get their turn. */
+#define CHAT_TURN_BYTES 64
+/* --chat: each client's kernel send buffer (Linux doubles it). */
+#define CHAT_SNDBUF 32768
 
 /* What a client wants from the loop: to be read, to be written, or both. */
 enum { WANT_READ = 1, WANT_WRITE = 2 };

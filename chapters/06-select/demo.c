@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 static struct server_settings demo_server = { "127.0.0.1", 0, 128, 0, 0, 64 * 1024, 0 };
+static int demo_quiet;      /* --quiet: the whole demo says nothing */
 
 /* The demo stops its server with SIGTERM: that is the end, not a failure. */
 static void exit_quietly(int signal_number)
@@ -35,7 +36,7 @@ static void exit_quietly(int signal_number)
 static pid_t start_demo_server(int *port, int quiet)
 {
     sl_set_role("server");
-    sl_set_quiet(quiet);
+    sl_set_quiet(quiet || demo_quiet);
     if (clients_init(&demo_server, FD_SETSIZE, NULL) == -1)
         sl_fail_errno("calloc");
     int listener = get_listener(demo_server.bind_address, 0, demo_server.backlog);
@@ -47,7 +48,7 @@ static pid_t start_demo_server(int *port, int quiet)
         exit(SL_EXIT_OK);
     }
     close(listener);
-    sl_set_quiet(0);
+    sl_set_quiet(demo_quiet);
     sl_set_role("demo");
     return pid;
 }
@@ -164,9 +165,10 @@ static int stream_64m(const char *role, int port, int blocking)
     return sl_reap(pid, role);
 }
 
-int run_demo(void)
+int run_demo(int quiet)
 {
     int port;
+    demo_quiet = quiet;
     sl_scene("One thread, two clients at once");
     pid_t server = start_demo_server(&port, 0);
     int ok = demo_two_clients(port);

@@ -37,8 +37,9 @@ int handle_client_data(struct client *c)
     char *into = s->chat ? c->line + c->line_length : echo;
     size_t room = s->chat ? CHAT_LINE_MAX - c->line_length
                           : (size_t)s->max_pending - c->pending_length;
-    if (!s->chat && room > sizeof echo)
-        room = sizeof echo;
+    size_t most = s->chat ? CHAT_TURN_BYTES : sizeof echo;
+    if (room > most)
+        room = most;
     ssize_t n = recv(c->fd, into, room, 0);
     if (n == -1 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
         return 0;   /* readiness can be a false alarm: nothing is lost */
@@ -127,8 +128,6 @@ int flush_pending(struct client *c)
     }
     client_touch(c);
     if (c->pending_length == 0) {
-        free(c->pending);   /* an idle client costs no buffer */
-        c->pending = NULL;
         c->pending_start = 0;
         if (c->eof) {
             close_client(c, "it sent EOF and has all its replies");

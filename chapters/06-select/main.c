@@ -70,11 +70,11 @@ static const struct sl_option options[] = {
     { NULL, SL_FLAG, NULL, 0, 0, NULL, NULL, NULL }
 };
 
+/* Role lines fit --help's 80 columns unwrapped (at most 53 characters). */
 static const struct sl_role roles[] = {
-    { "server", NULL, 0, "A select() echo (or --chat) server: one thread, every client at once." },
-    { "client", NULL, 0,
-      "Connects without blocking, then sends stdin (or --message, or --bytes N) while reading." },
-    { "demo", NULL, 0, "Two clients served at once by one thread, then the deadlock and its fix." },
+    { "server", NULL, 0, "echo (or --chat) for every client at once: select()" },
+    { "client", NULL, 0, "connects without blocking, then reads as it sends" },
+    { "demo", NULL, 0, "two clients at once, then the deadlock and its cure" },
     { NULL, NULL, 0, NULL }
 };
 
@@ -85,7 +85,7 @@ static const struct sl_program program = {
     "     (client, lines) the server kept it waiting --timeout seconds\n"
     "  4  (client --bytes) the echo differed from what was sent\n"
     "\nexamples:\n"
-    "  06-select server --chat            then: nc localhost 9006, from several terminals\n"
+    "  06-select server --chat            then, in a few terminals: nc localhost 9006\n"
     "  06-select client --bytes 64M --blocking --stall 1     stalls (exit 3)\n"
     "  06-select client --bytes 64M                          completes and verifies\n"
 };
@@ -150,5 +150,5 @@ int main(int argc, char **argv)
     classroom_begin();
     if (!given(argc, argv, "--width"))
         sl_set_width(80);   /* a projector's width, unless asked otherwise */
-    return run_demo();
+    return run_demo(given(argc, argv, "--quiet"));
 }

@@ -48,6 +48,6 @@ void run_stream(int fd, const struct client_settings *settings);
 void narrate_buffer_sizes(int fd);
 
 /* demo.c */
-int run_demo(void);
+int run_demo(int quiet);     /* QUIET: --quiet was given */
 
 #endif

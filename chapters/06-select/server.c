@@ -203,6 +203,14 @@ int handle_new_connection(int listener, int fd_limit, int *pause)
         refuse_connection(fd, address, fd_limit);
         return 0;
     }
+    /* --chat copies every line to every listener: left alone, Linux lets a
+     * listener that never reads hold megabytes of them in the kernel (its
+     * send buffer grows up to net.ipv4.tcp_wmem's maximum). A fixed size
+     * keeps what each one costs near --max-pending. */
+    int size = CHAT_SNDBUF;
+    if (clients_settings()->chat &&
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size) == -1)
+        sl_narrate("setsockopt(fd %d, SO_SNDBUF) -> -1 %s", fd, sl_errno(errno));
     if (client_add(fd, address) == NULL) {
         sl_narrate("accept(fd %d) -> fd %d from %s: no memory for it: closed", listener, fd,
                    address);
