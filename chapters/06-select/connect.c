@@ -26,6 +26,8 @@
 #include <unistd.h>
 
 static int wait_writable(int fd, double seconds);
+static int handshake_result(int fd);
+static int try_address(const struct addrinfo *ai, double timeout, const char **failed);
 
 /* 0 connected, or -1 with errno set. */
 static int connect_without_blocking(int fd, const struct addrinfo *ai, const char *text,
@@ -50,7 +52,13 @@ static int connect_without_blocking(int fd, const struct addrinfo *ai, const cha
         errno = ETIMEDOUT;
         return -1;
     }
-    /* Writable does not mean connected: a refused handshake is over too. */
+    return handshake_result(fd);
+}
+
+/* Writable does not mean connected: a refused handshake is over too, and
+ * SO_ERROR says how it ended. 0, or -1 with errno set to that error. */
+static int handshake_result(int fd)
+{
     int error = 0;
     socklen_t length = sizeof error;
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == -1)
@@ -90,6 +98,34 @@ static int wait_writable(int fd, double seconds)
     }
 }
 
+/* A socket for AI, non-blocking, connected: the fd, or -1 with errno set and
+ * *FAILED naming the call that failed. */
+static int try_address(const struct addrinfo *ai, double timeout, const char **failed)
+{
+    char text[SL_ADDR_STRLEN];
+    sl_format_address(ai->ai_addr, ai->ai_addrlen, text);
+    int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+    if (fd == -1) {
+        *failed = "socket";
+        return -1;
+    }
+    sl_narrate("socket(%s, SOCK_STREAM) -> fd %d",
+               ai->ai_family == AF_INET6 ? "AF_INET6" : "AF_INET", fd);
+    *failed = "connect";
+    if (fd >= FD_SETSIZE) {         /* this client waits with select() too */
+        errno = EMFILE;
+        *failed = "socket (fd over FD_SETSIZE)";
+    } else if (set_nonblocking(fd) == -1) {
+        *failed = "fcntl O_NONBLOCK";
+    } else if (connect_without_blocking(fd, ai, text, timeout) == 0) {
+        return fd;
+    }
+    int saved_errno = errno;
+    close(fd);
+    errno = saved_errno;
+    return -1;
+}
+
 /* Resolves HOST and tries every address it has until one connects: a
  * connected, non-blocking fd. Exits 1 with the last reason if none does. */
 int connect_nonblocking(const char *host, int port, double timeout)
@@ -103,31 +139,11 @@ int connect_nonblocking(const char *host, int port, double timeout)
     int rc = getaddrinfo(host, service, &hints, &found);
     if (rc != 0)
         sl_fail("getaddrinfo %s: %s", host, rc == EAI_SYSTEM ? sl_errno(errno) : gai_strerror(rc));
-
     int fd = -1, saved_errno = 0;
     const char *failed_call = "connect";
     for (struct addrinfo *ai = found; ai != NULL && fd == -1; ai = ai->ai_next) {
-        char text[SL_ADDR_STRLEN];
-        sl_format_address(ai->ai_addr, ai->ai_addrlen, text);
-        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd == -1) {
-            saved_errno = errno;
-            failed_call = "socket";
-            continue;
-        }
-        sl_narrate("socket(%s, SOCK_STREAM) -> fd %d",
-                   ai->ai_family == AF_INET6 ? "AF_INET6" : "AF_INET", fd);
-        if (fd >= FD_SETSIZE) {         /* this client waits with select() too */
-            errno = EMFILE;
-            failed_call = "socket (fd over FD_SETSIZE)";
-        } else if (set_nonblocking(fd) == -1) {
-            failed_call = "fcntl O_NONBLOCK";
-        } else if (connect_without_blocking(fd, ai, text, timeout) == 0) {
-            break;
-        }
+        fd = try_address(ai, timeout, &failed_call);
         saved_errno = errno;
-        close(fd);
-        fd = -1;
     }
     freeaddrinfo(found);
     if (fd == -1) {

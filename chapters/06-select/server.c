@@ -28,9 +28,10 @@
 
 static int build_interest_sets(int listener, fd_set *readable, fd_set *writable, int *counts);
 static struct timeval *wait_limit(int paused, struct timeval *timeout);
-static int dispatch(int listener, const struct server_settings *settings, fd_set *readable,
-                    fd_set *writable, int *pause);
+static int dispatch(int listener, const struct server_settings *s, fd_set *r, fd_set *w, int *p);
 static void refuse_connection(int fd, const char *address, int fd_limit);
+static void narrate_select(int max_fd, const int *counts, double timeout, int ready);
+static int accept_failed(int listener, int *pause);
 
 /* The event loop: wait for whatever is ready, serve it, never wait on any
  * one client. Returns when --once's client is gone. */
@@ -54,12 +55,7 @@ void serve_with_select(int listener, const struct server_settings *settings)
             continue;
         if (ready == -1)
             sl_fail_errno("select");
-        if (wait != NULL)
-            sl_narrate("select(up to fd %d: %d to read, %d to write, timeout %.2f s) -> %d",
-                       max_fd, counts[0], counts[1], asked, ready);
-        else
-            sl_narrate("select(up to fd %d: %d to read, %d to write) -> %d", max_fd,
-                       counts[0], counts[1], ready);
+        narrate_select(max_fd, counts, wait ? asked : -1, ready);
 
         int pause = 0;
         listener = dispatch(listener, settings, &readable, &writable, &pause);
@@ -101,6 +97,17 @@ static int build_interest_sets(int listener, fd_set *readable, fd_set *writable,
             max_fd = c->fd;
     }
     return max_fd;
+}
+
+/* What select() was asked (TIMEOUT -1: none), and how many were ready. */
+static void narrate_select(int max_fd, const int *counts, double timeout, int ready)
+{
+    if (timeout >= 0)
+        sl_narrate("select(up to fd %d: %d to read, %d to write, timeout %.2f s) -> %d",
+                   max_fd, counts[0], counts[1], timeout, ready);
+    else
+        sl_narrate("select(up to fd %d: %d to read, %d to write) -> %d", max_fd, counts[0],
+                   counts[1], ready);
 }
 
 /* How long select() may wait: until the next client falls silent for too
@@ -178,18 +185,8 @@ int handle_new_connection(int listener, int fd_limit, int *pause)
     struct sockaddr_storage peer;
     socklen_t peer_length = sizeof peer;
     int fd = accept(listener, (struct sockaddr *)&peer, &peer_length);
-    if (fd == -1) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-            return -1;  /* no one else is waiting */
-        sl_narrate("accept(fd %d) -> -1 %s", listener, sl_errno(errno));
-        if (errno == EMFILE || errno == ENFILE) {
-            /* The listener would stay readable and the loop would return at
-             * once, forever: stop watching it until a client leaves. */
-            sl_narrate("out of descriptors: not accepting until a client leaves");
-            *pause = 1;
-        }
-        return -1;      /* ECONNABORTED and the like: that client's problem */
-    }
+    if (fd == -1)
+        return accept_failed(listener, pause);
     char address[SL_ADDR_STRLEN];
     sl_format_address((struct sockaddr *)&peer, peer_length, address);
     /* On Linux an accepted socket does not inherit O_NONBLOCK from the
@@ -220,6 +217,22 @@ int handle_new_connection(int listener, int fd_limit, int *pause)
     sl_narrate("accept(fd %d) -> fd %d from %s (%s)", listener, fd, address,
                sl_plural(clients_count(), "client"));
     return 0;
+}
+
+/* accept() found no connection, or failed: -1 either way, and *PAUSE set
+ * when there is no descriptor left to accept with. */
+static int accept_failed(int listener, int *pause)
+{
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+        return -1;      /* no one else is waiting */
+    sl_narrate("accept(fd %d) -> -1 %s", listener, sl_errno(errno));
+    if (errno == EMFILE || errno == ENFILE) {
+        /* The listener would stay readable and the loop would return at
+         * once, forever: stop watching it until a client leaves. */
+        sl_narrate("out of descriptors: not accepting until a client leaves");
+        *pause = 1;
+    }
+    return -1;          /* ECONNABORTED and the like: that client's problem */
 }
 
 /* A descriptor the loop can't watch: say so to the client, and close it. */
