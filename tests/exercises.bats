@@ -141,11 +141,13 @@ mutant_fails() {
     local mutant=$1 chapter lesson hint claim name=${1#"$ROOT"/}
     chapter=$(basename "$(dirname "$mutant")")
     lesson=$(sed -n 's|^--- a/||p' "$mutant" | head -1)
-    if [[ $(mutant_field "$mutant" Needs) == little-endian ]] &&
-        [[ $(printf '\001\000' | od -An -tu2 | tr -d ' ') != 1 ]]; then
-        echo "$name left out: a byte-order slip shows only on a little-endian machine"
-        return 0
-    fi
+    case $(mutant_field "$mutant" Needs) in
+    little-endian)
+        [[ $(printf '\001\000' | od -An -tu2 | tr -d ' ') == 1 ]] ||
+            { echo "$name left out: a byte-order slip shows only on a little-endian machine"; return 0; } ;;
+    linux)
+        [[ $(uname) == Linux ]] || { echo "$name left out: the mistake shows on Linux only"; return 0; } ;;
+    esac
     hint=$(mutant_field "$mutant" Hint)
     export SOCKLAB_CHECK_ONLY
     SOCKLAB_CHECK_ONLY=$(mutant_field "$mutant" 'Caught by')
@@ -156,7 +158,12 @@ mutant_fails() {
         grep -Fxq -- "$claim" "$ROOT/tests/check/$chapter.claims" ||
             fails "$name: '$claim' is not in tests/check/$chapter.claims"
     done <<<"$SOCKLAB_CHECK_ONLY"
+    # The chapter's other exercise files, if any, as the lesson has them.
     mkdir -p "$SOCKLAB_WORK/$chapter"
+    local file
+    for file in $(exercise_files "$chapter"); do
+        cp "$ROOT/chapters/$chapter/$file" "$SOCKLAB_WORK/$chapter/$file"
+    done
     patch -s -o "$SOCKLAB_WORK/$chapter/${lesson##*/}" "$ROOT/$lesson" <"$mutant" ||
         fails "$name no longer applies to $lesson: tests/mutants/refresh, or make it again"
     CHECK_JOBS=1 make_check "$chapter"
