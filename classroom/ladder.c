@@ -45,8 +45,23 @@ static void add_normalized(struct event_text *out, const char *text)
     }
 }
 
+/* A segment as its ends, flags and length (what its arrow shows; its
+ * window and sequence numbers are the kernel's business from run to run);
+ * any other line as it is. */
+static const char *segment_summary(const struct event *e, char *summary, size_t size)
+{
+    char from[256], to[256], flags[256], rest[256];
+    if (strcmp(e->role, "wire") != 0 ||
+        lanes_parse_segment(e->text, from, to, flags, rest, sizeof flags) == -1)
+        return e->text;
+    const char *len = strstr(rest, "len ");
+    snprintf(summary, size, "%s -> %s  %s%s%s", from, to, flags, len ? "  " : "", len ? len : "");
+    return summary;
+}
+
 void ladder_sequence(const struct event *events, size_t count, struct event_text *out)
 {
+    char summary[1100];
     for (size_t i = 0; i < count; i++) {
         const struct event *e = &events[i];
         if (e->kind == EVENT_SCENE) {
@@ -56,7 +71,7 @@ void ladder_sequence(const struct event *events, size_t count, struct event_text
         } else if (e->kind == EVENT_LINE) {
             text_add_string(out, e->role);
             text_add(out, ": ", 2);
-            add_normalized(out, e->text);
+            add_normalized(out, segment_summary(e, summary, sizeof summary));
             text_add(out, "\n", 1);
         }
     }

@@ -261,13 +261,11 @@ int lanes_of_end(const struct lanes *lanes, const char *end)
     return lane;
 }
 
-/* The label that fits ROOM columns: "FLAGS  rest", else "FLAGS len N", else FLAGS. */
+/* The label that fits ROOM columns: "FLAGS  len N", else FLAGS (cut). */
 static void arrow_label(const char *flags, const char *rest, int room, char *label, size_t size)
 {
     const char *len = strstr(rest, "len ");
-    snprintf(label, size, "%s  %s", flags, rest);
-    if ((int)strlen(label) > room && len != NULL)
-        snprintf(label, size, "%s %s", flags, len);
+    snprintf(label, size, "%s%s%s", flags, len ? "  " : "", len ? len : "");
     if ((int)strlen(label) > room)
         snprintf(label, size, "%.*s", room > 0 ? room : 0, flags);
 }
