@@ -54,7 +54,7 @@ endif
 
 CHAPTERS := $(sort $(notdir $(wildcard chapters/[0-9][0-9]-*)))
 PROGRAMS := $(addprefix bin/,$(CHAPTERS))
-OBJDIR   := bin/.obj
+OBJDIR   := build/obj
 
 # Objects depend on a stamp named after the flags, so changing CC, CFLAGS or
 # SANITIZE rebuilds everything instead of mixing objects built two ways.
@@ -75,6 +75,7 @@ all: $(PROGRAMS)
 # chapters/NN-topic/ with .c files in it becomes bin/NN-topic.
 define chapter_program
 bin/$(1): $(sort $(patsubst %.c,$(OBJDIR)/%.o,$(wildcard chapters/$(1)/*.c)) $(PLUMBING_OBJS)) $(CLASSROOM_OBJS) $(COMMON_OBJS)
+	@mkdir -p bin
 	$$(Q_LD)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LIBS)
 endef
 $(foreach chapter,$(CHAPTERS),$(eval $(call chapter_program,$(chapter))))
@@ -112,13 +113,13 @@ ladders: all
 	done
 
 # The tests' own helpers (tests/tools/): a pseudo-terminal, a ladder drawer.
-# Not chapter programs, so not in bin/ beside them.
-TOOLS := bin/.tools/pty bin/.tools/ladder
+# Not chapter programs, so in build/tools/, not in bin/.
+TOOLS := build/tools/pty build/tools/ladder
 tools: $(TOOLS)
-bin/.tools/pty: $(OBJDIR)/tests/tools/pty.o
+build/tools/pty: $(OBJDIR)/tests/tools/pty.o
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
-bin/.tools/ladder: $(OBJDIR)/tests/tools/ladder.o $(CLASSROOM_OBJS) $(COMMON_OBJS)
+build/tools/ladder: $(OBJDIR)/tests/tools/ladder.o $(CLASSROOM_OBJS) $(COMMON_OBJS)
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -139,5 +140,5 @@ lint:
 	@tests/lint/run
 
 clean:
-	rm -rf bin
+	rm -rf bin build
 	@$(MAKE) --no-print-directory -C tests/bench clean

@@ -23,7 +23,11 @@ struct client_settings {
     int port;
     const char *const *messages;    /* lines to send instead of stdin, or NULL */
     int message_count;
+    double timeout;             /* seconds to wait for an echo; 0: as long as it takes */
 };
+
+/* The client's exit status when --timeout expires. */
+enum { EXIT_NO_ANSWER = 3 };
 
 /* server.c */
 int run_server(const struct server_settings *settings);
@@ -33,6 +37,7 @@ void serve(int listener, int count);
 int run_client(const struct client_settings *settings);
 int connect_or_exit(const char *host, int port);
 void echo_line(int fd, const char *line, size_t length);
+void set_receive_timeout(int fd, double seconds);
 
 /* demo.c */
 int run_demo(int backlog);

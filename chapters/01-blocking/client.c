@@ -6,7 +6,7 @@
  * that what came back is what it sent: a server that is not an echo server
  * (a banner, `nc -l`) is reported, not silently printed as if it were.
  *
- * Usage: 01-blocking client [--host H] [--port N] [--message TEXT]...
+ * Usage: 01-blocking client [--host H] [--port N] [--message TEXT]... [--timeout SEC]
  * See also: sockets.c (connect_to_server, send_all), server.c, recv(2).
  */
 #include "blocking.h"
@@ -19,15 +19,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 static void echo_messages(int fd, const struct client_settings *settings);
 static void echo_stdin(int fd);
 
+/* The receive timeout in force, for the message when it expires. */
+static double timeout_seconds;
+
 int run_client(const struct client_settings *settings)
 {
     int fd = connect_or_exit(settings->host, settings->port);
+    if (settings->timeout > 0)
+        set_receive_timeout(fd, settings->timeout);
     if (settings->message_count > 0)
         echo_messages(fd, settings);
     else
@@ -47,6 +53,19 @@ int connect_or_exit(const char *host, int port)
     return fd;
 }
 
+/* SO_RCVTIMEO makes a blocking recv() give up after SECONDS with EAGAIN, so
+ * a server that accepted and then went silent can't hold us forever. */
+void set_receive_timeout(int fd, double seconds)
+{
+    struct timeval limit;
+    limit.tv_sec = (time_t)seconds;
+    limit.tv_usec = (suseconds_t)((seconds - (double)limit.tv_sec) * 1e6);
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) == -1)
+        sl_fail_errno("setsockopt SO_RCVTIMEO");
+    sl_narrate("setsockopt(SO_RCVTIMEO, %g s) -> 0", seconds);
+    timeout_seconds = seconds;
+}
+
 /* Reads back exactly LENGTH bytes, the echo of SENT, and prints them: the
  * server echoes every byte, but may return them over several recv calls. */
 static void read_echo(int fd, const char *sent, size_t length)
@@ -58,6 +77,11 @@ static void read_echo(int fd, const char *sent, size_t length)
         ssize_t n = recv(fd, buffer, want, 0);
         if (n == -1 && errno == EINTR)
             continue;
+        if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            sl_narrate("recv(fd %d) -> -1 %s: SO_RCVTIMEO expired", fd, sl_errno(errno));
+            sl_fail_status(EXIT_NO_ANSWER, "recv: no answer within %g s (--timeout)",
+                           timeout_seconds);
+        }
         if (n == -1)
             sl_fail_errno("recv");
         if (n == 0)
