@@ -45,7 +45,9 @@ struct console {
     size_t scene_start;             /* where in shown the current scene begins */
     int scenes;                     /* scene headings shown */
     int ladder_drawn;               /* the current scene's ladder is out */
-    int at_step, passed;            /* waiting for Enter; Enter given for the next step */
+    int at_step;                    /* waiting for Enter */
+    int presses;                    /* Enters typed, not yet used by a step */
+    enum event_kind last_shown;     /* what the last event shown was */
     double next_line;               /* --pace: no line before this time */
     struct lanes lanes;             /* --columns: this scene's */
     double leader_end;              /* when the demo's first process ended; 0: running */
@@ -139,7 +141,7 @@ static void show_scene(struct console *c, const struct event *e)
 {
     char line[600];
     put(c, STDERR_FILENO, line, sl_render_scene(e->text, c->colored, line, sizeof line));
-    lanes_reset(&c->lanes, c->width);
+    lanes_next_scene(&c->lanes);
     c->scene_start = c->shown.count;
     c->ladder_drawn = 0;
     c->scenes++;
@@ -184,10 +186,15 @@ static void show(struct console *c, const struct event *e)
         sl_fail_errno("malloc");
 }
 
-/* Whether E is a step the teacher must pass with Enter before it shows. */
+/* Whether E waits for an Enter before it shows: a scene, but the first;
+ * with --step=call, a narration line too, unless a heading just showed. */
 static int is_step(const struct console *c, const struct event *e)
 {
-    return c->setup.asked->step > 0 && e->kind == EVENT_SCENE && c->scenes > 0;
+    if (c->setup.asked->step == 0 || c->scenes == 0)
+        return 0;
+    if (e->kind == EVENT_SCENE)
+        return 1;
+    return c->setup.asked->step == 2 && e->kind == EVENT_LINE && c->last_shown != EVENT_SCENE;
 }
 
 /* Shows every line that may be shown now. */
@@ -200,18 +207,17 @@ static void show_ready(struct console *c)
             return;
         if (head->kind == EVENT_SCENE && c->scenes > 0)
             draw_ladder(c);
-        if (is_step(c, head) && !c->passed) {
-            c->at_step = 1;
-            prompt(c, 1);
-            return;
+        if (is_step(c, head)) {
+            if (c->presses == 0) {
+                c->at_step = 1;
+                prompt(c, 1);
+                return;
+            }
+            c->presses--;
         }
         struct event e = events_take_first(&c->pending);
         show(c, &e);
-        c->passed = 0;
-        if (c->setup.asked->step == 2 && e.kind == EVENT_LINE) {
-            c->at_step = 1;
-            prompt(c, 1);
-        }
+        c->last_shown = e.kind;
         event_free(&e);
     }
 }
@@ -249,10 +255,11 @@ static void read_keys(struct console *c)
     for (ssize_t i = 0; i < n; i++) {
         if (keys[i] == 'q' || keys[i] == 'Q') {
             c->quit = QUIT_KEY;
-        } else if ((keys[i] == '\n' || keys[i] == '\r' || keys[i] == ' ') && c->at_step) {
-            prompt(c, 0);
+        } else if (keys[i] == '\n' || keys[i] == '\r' || keys[i] == ' ') {
+            if (c->at_step)
+                prompt(c, 0);
             c->at_step = 0;
-            c->passed = 1;
+            c->presses++;
         }
     }
 }
@@ -397,6 +404,7 @@ int console_run(const struct console_setup *setup)
     c.setup = *setup;
     c.width = sl_line_width() > 0 ? sl_line_width() : DEFAULT_WIDTH;
     c.colored = sl_color_on();
+    lanes_reset(&c.lanes, c.width);
     watch_signals();
     raw_keys(&c);
     for (;;) {

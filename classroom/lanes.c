@@ -81,6 +81,25 @@ void lanes_reset(struct lanes *lanes, int width)
     lanes->width = width;
 }
 
+void lanes_next_scene(struct lanes *lanes)
+{
+    lanes->count = 0;
+    lanes->roles = 0;
+}
+
+/* ROLE's place in the order roles first appeared (given one if new). */
+static int rank_of(struct lanes *lanes, const char *role)
+{
+    for (int i = 0; i < lanes->ranked; i++) {
+        if (strcmp(lanes->rank[i], role) == 0)
+            return i;
+    }
+    if (lanes->ranked == LANES_ROLES_MAX)
+        return LANES_ROLES_MAX;
+    snprintf(lanes->rank[lanes->ranked], EVENT_ROLE_MAX, "%s", role);
+    return lanes->ranked++;
+}
+
 static int lane_named(const struct lanes *lanes, const char *name)
 {
     for (int i = 0; i < lanes->count; i++) {
@@ -115,8 +134,11 @@ int lanes_place(struct lanes *lanes, const char *role, char *why, size_t why_siz
     int fit = lanes->width / LANE_MIN_WIDTH;
     if (fit > LANES_MAX)
         fit = LANES_MAX;
-    int side = side_of(role), at = 0;
-    while (at < lanes->count && side_of(lanes->name[at]) <= side)
+    /* Clients left, servers right; on a side, in the order they came. */
+    int side = side_of(role), rank = rank_of(lanes, role), at = 0;
+    while (at < lanes->count && (side_of(lanes->name[at]) < side ||
+                                 (side_of(lanes->name[at]) == side &&
+                                  rank_of(lanes, lanes->name[at]) < rank)))
         at++;
     if (lanes->count < fit) {
         for (int i = lanes->count; i > at; i--) {
@@ -295,9 +317,10 @@ static void arrow(const struct lanes *lanes, int from, int to, const char *flags
     int end = width;
     while (end > 0 && line[end - 1] == ' ')
         end--;
+    int span = high - low + 1, after = end - high - 1;
     text_add(out, line, (size_t)low);
-    add_colored(out, colored ? sl_role_color("wire") : NULL, line + low, (size_t)(high - low + 1));
-    text_add(out, line + high + 1, (size_t)(end - high - 1));
+    add_colored(out, colored ? sl_role_color("wire") : NULL, line + low, (size_t)span);
+    text_add(out, line + high + 1, (size_t)after);
     text_add(out, "\n", 1);
 }
 

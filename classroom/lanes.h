@@ -28,10 +28,15 @@ struct lanes {
     int shared[LANES_MAX];                      /* other roles draw in it too */
     int roles;
     struct { char role[EVENT_ROLE_MAX]; char lane[EVENT_ROLE_MAX]; } map[LANES_ROLES_MAX];
+    int ranked;                                 /* roles in the order they first appeared, */
+    char rank[LANES_ROLES_MAX][EVENT_ROLE_MAX]; /* kept across scenes: lanes keep their order */
 };
 
 /* No lanes yet, rows WIDTH columns wide. */
 void lanes_reset(struct lanes *lanes, int width);
+
+/* A new scene: no lanes, but the roles seen so far keep their order. */
+void lanes_next_scene(struct lanes *lanes);
 
 /* Gives ROLE a lane: 1 when that added a lane (draw the header again), 0 when
  * it had one or now shares one; on sharing, WHY says why, once per role. */
