@@ -141,7 +141,7 @@ static void show_scene(struct console *c, const struct event *e)
 {
     char line[600];
     put(c, STDERR_FILENO, line, sl_render_scene(e->text, c->colored, line, sizeof line));
-    lanes_next_scene(&c->lanes);
+    lanes_reset(&c->lanes, c->width);
     c->scene_start = c->shown.count;
     c->ladder_drawn = 0;
     c->scenes++;
@@ -404,7 +404,6 @@ int console_run(const struct console_setup *setup)
     c.setup = *setup;
     c.width = sl_line_width() > 0 ? sl_line_width() : DEFAULT_WIDTH;
     c.colored = sl_color_on();
-    lanes_reset(&c.lanes, c.width);
     watch_signals();
     raw_keys(&c);
     for (;;) {
@@ -424,6 +423,9 @@ int console_run(const struct console_setup *setup)
             status = SL_EXIT_RUNTIME;
     }
     restore_keys(&c);
+    if (c.setup.feed >= 0)
+        close(c.setup.feed);
+    reader_finish(&c.reader, 0, &c.pending);   /* what a quit left half-read */
     events_free(&c.pending);
     events_free(&c.shown);
     if (c.quit > 0 && c.quit < QUIT_KEY) {

@@ -81,25 +81,6 @@ void lanes_reset(struct lanes *lanes, int width)
     lanes->width = width;
 }
 
-void lanes_next_scene(struct lanes *lanes)
-{
-    lanes->count = 0;
-    lanes->roles = 0;
-}
-
-/* ROLE's place in the order roles first appeared (given one if new). */
-static int rank_of(struct lanes *lanes, const char *role)
-{
-    for (int i = 0; i < lanes->ranked; i++) {
-        if (strcmp(lanes->rank[i], role) == 0)
-            return i;
-    }
-    if (lanes->ranked == LANES_ROLES_MAX)
-        return LANES_ROLES_MAX;
-    snprintf(lanes->rank[lanes->ranked], EVENT_ROLE_MAX, "%s", role);
-    return lanes->ranked++;
-}
-
 static int lane_named(const struct lanes *lanes, const char *name)
 {
     for (int i = 0; i < lanes->count; i++) {
@@ -134,11 +115,11 @@ int lanes_place(struct lanes *lanes, const char *role, char *why, size_t why_siz
     int fit = lanes->width / LANE_MIN_WIDTH;
     if (fit > LANES_MAX)
         fit = LANES_MAX;
-    /* Clients left, servers right; on a side, in the order they came. */
-    int side = side_of(role), rank = rank_of(lanes, role), at = 0;
+    /* Clients left, servers right; on a side, by name ("client A", "client B"). */
+    int side = side_of(role), at = 0;
     while (at < lanes->count && (side_of(lanes->name[at]) < side ||
                                  (side_of(lanes->name[at]) == side &&
-                                  rank_of(lanes, lanes->name[at]) < rank)))
+                                  strcmp(lanes->name[at], role) < 0)))
         at++;
     if (lanes->count < fit) {
         for (int i = lanes->count; i > at; i--) {

@@ -1,7 +1,8 @@
 /* lanes.h: a scene's roles side by side, one lane each, drawn as text rows.
  *
  * --columns and the text ladder draw the same picture: one lane per role,
- * clients on the left, servers on the right, anything else between them,
+ * clients on the left, servers on the right, anything else between them
+ * (on each side by name, so a role's place is the same in every scene),
  * each lane a lifeline `|` with its role's lines to its right; a wire
  * segment is an arrow from the sender's lifeline to the receiver's, and the
  * demo's own remarks span the width. --columns grows the lanes as roles
@@ -28,15 +29,11 @@ struct lanes {
     int shared[LANES_MAX];                      /* other roles draw in it too */
     int roles;
     struct { char role[EVENT_ROLE_MAX]; char lane[EVENT_ROLE_MAX]; } map[LANES_ROLES_MAX];
-    int ranked;                                 /* roles in the order they first appeared, */
-    char rank[LANES_ROLES_MAX][EVENT_ROLE_MAX]; /* kept across scenes: lanes keep their order */
 };
 
 /* No lanes yet, rows WIDTH columns wide. */
 void lanes_reset(struct lanes *lanes, int width);
 
-/* A new scene: no lanes, but the roles seen so far keep their order. */
-void lanes_next_scene(struct lanes *lanes);
 
 /* Gives ROLE a lane: 1 when that added a lane (draw the header again), 0 when
  * it had one or now shares one; on sharing, WHY says why, once per role. */
