@@ -37,7 +37,6 @@ void serve(int listener, int count);
 int run_client(const struct client_settings *settings);
 int connect_or_exit(const char *host, int port);
 void echo_line(int fd, const char *line, size_t length);
-void set_receive_timeout(int fd, double seconds);
 
 /* demo.c */
 int run_demo(int backlog);

@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -32,8 +31,11 @@ static double timeout_seconds;
 int run_client(const struct client_settings *settings)
 {
     int fd = connect_or_exit(settings->host, settings->port);
-    if (settings->timeout > 0)
-        set_receive_timeout(fd, settings->timeout);
+    /* SO_RCVTIMEO makes a blocking recv() give up with EAGAIN, so a server
+     * that accepted and then went silent can't hold us forever. */
+    timeout_seconds = settings->timeout;
+    if (settings->timeout > 0 && set_timeouts(fd, settings->timeout) == -1)
+        sl_fail_errno("setsockopt SO_RCVTIMEO");
     if (settings->message_count > 0)
         echo_messages(fd, settings);
     else
@@ -53,19 +55,6 @@ int connect_or_exit(const char *host, int port)
     return fd;
 }
 
-/* SO_RCVTIMEO makes a blocking recv() give up after SECONDS with EAGAIN, so
- * a server that accepted and then went silent can't hold us forever. */
-void set_receive_timeout(int fd, double seconds)
-{
-    struct timeval limit;
-    limit.tv_sec = (time_t)seconds;
-    limit.tv_usec = (suseconds_t)((seconds - (double)limit.tv_sec) * 1e6);
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) == -1)
-        sl_fail_errno("setsockopt SO_RCVTIMEO");
-    sl_narrate("setsockopt(SO_RCVTIMEO, %g s) -> 0", seconds);
-    timeout_seconds = seconds;
-}
-
 /* Reads back exactly LENGTH bytes, the echo of SENT, and prints them: the
  * server echoes every byte, but may return them over several recv calls. */
 static void read_echo(int fd, const char *sent, size_t length)
@@ -78,7 +67,7 @@ static void read_echo(int fd, const char *sent, size_t length)
         if (n == -1 && errno == EINTR)
             continue;
         if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            sl_narrate("recv(fd %d) -> -1 %s: SO_RCVTIMEO expired", fd, sl_errno(errno));
+            sl_narrate("recv(fd %d) -> -1 %s: the timeout expired", fd, sl_errno(errno));
             sl_fail_status(EXIT_NO_ANSWER, "recv: no answer within %g s (--timeout)",
                            timeout_seconds);
         }

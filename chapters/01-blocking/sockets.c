@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -110,6 +111,23 @@ int accept_client(int listener)
     return client;
 }
 
+int accept_or_exit(int listener)
+{
+    for (;;) {
+        int client = accept_client(listener);
+        if (client != -1)
+            return client;
+        /* The client gave up between its handshake and our accept(): not
+         * ours to mend, the next one may be fine. */
+        if (errno == ECONNABORTED)
+            continue;
+        if (errno == EMFILE || errno == ENFILE)
+            sl_fail("accept: %s: no descriptor is left for a client, and this server "
+                    "holds none it could close (raise `ulimit -n`)", sl_errno(errno));
+        sl_fail_errno("accept");
+    }
+}
+
 int connect_to_server(const char *host, int port, char *why, size_t why_size)
 {
     struct addrinfo *found = resolve(host, port, 0, why, why_size);
@@ -167,6 +185,23 @@ int send_all(int fd, const void *data, size_t length, const char *what)
         sl_narrate("send(fd %d, %zu bytes%s%s) -> %zd", fd, length - sent, separator, what, n);
         sent += (size_t)n;
     }
+    return 0;
+}
+
+/* A blocking call waits as long as it takes; these options bound the wait
+ * for each recv() and send() (on Linux, connect() too: SO_SNDTIMEO). */
+int set_timeouts(int fd, double seconds)
+{
+    struct timeval limit;
+    limit.tv_sec = (time_t)seconds;
+    limit.tv_usec = (suseconds_t)((seconds - (double)limit.tv_sec) * 1e6);
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) == -1 ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit) == -1) {
+        sl_narrate("setsockopt(SO_RCVTIMEO/SO_SNDTIMEO, %g s) -> -1 %s", seconds,
+                   sl_errno(errno));
+        return -1;
+    }
+    sl_narrate("setsockopt(SO_RCVTIMEO and SO_SNDTIMEO, %g s) -> 0", seconds);
     return 0;
 }
 

@@ -33,6 +33,17 @@ int local_port(int fd);
  * the connected fd, or -1 with errno set. */
 int accept_client(int listener);
 
+/* accept_client for a server that serves one client at a time, so holds no
+ * other connection between clients: the connected fd. A connection that died
+ * before it was accepted (ECONNABORTED) is skipped. Any other failure ends
+ * the program (exit 1) with the reason; for EMFILE/ENFILE, that no descriptor
+ * is left and such a server has none it could close to make room. */
+int accept_or_exit(int listener);
+
+/* SO_RCVTIMEO and SO_SNDTIMEO of SECONDS on a blocking socket: a recv() or
+ * send() that waits longer fails with EAGAIN. Narrated; 0, or -1 with errno. */
+int set_timeouts(int fd, double seconds);
+
 /* getaddrinfo(HOST), then socket and connect on each address in turn, IPv6
  * and IPv4, until one answers: the connected fd, or -1 with the last reason
  * in WHY. */
