@@ -85,6 +85,15 @@ listening() {
         END { exit !found }' /proc/net/tcp
 }
 
+# connections_to PORT: how many connected sockets have PORT as their peer
+# (clients of a server on PORT, from /proc).
+connections_to() {
+    local hex
+    printf -v hex '%04X' "$1"
+    awk -v port=":$hex" '$4 == "01" && substr($3, length($3) - 4) == port { n++ }
+        END { print n + 0 }' /proc/net/tcp
+}
+
 # narration FILE: the narration lines of FILE as "role<TAB>text".
 narration() {
     sed -n 's/^\[\([^]]*\)\] \(.*\)$/\1\t\2/p' "$1"
@@ -135,16 +144,19 @@ columns_narration() {
     [[ $(count_in "$out" "$heading") -eq 1 ]]
     grep -q '^\[client A\] waiting until B has connected' "$out"
     # Waiting, not slow: the demo itself stands at the next scene (client B
-    # has not even made its socket), however long we look.
+    # has not connected: one client on the port), however long we look.
+    local port
+    port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$out")
     sleep 0.5
     [[ $(count_in "$out" "$heading") -eq 1 ]]
     ! grep -q '^\[client B\]' "$out"
-    [[ $(prompts "$tty") -eq 1 ]]
+    [[ $(prompts "$tty") -eq 1 && $(connections_to "$port") -eq 1 ]]
 
     printf '\n' >&"$KEYS"
     wait_for_prompts "$tty" 2
     [[ $(count_in "$out" "$heading") -eq 2 ]]
     grep -q '^\[client B\] connected, though the server has not accepted me' "$out"
+    [[ $(connections_to "$port") -eq 2 ]]
     ! grep -q 'bye from A' "$out"
     sleep 0.3
     ! grep -q '^\[client A\] send(fd 3, 11 bytes)' "$out"
