@@ -11,7 +11,7 @@
  *        exits with COMMAND's status, or 128 + the signal that ended it
  * See also: tests/classroom.bats, pty(7), posix_openpt(3).
  */
-#define _XOPEN_SOURCE 700
+#define _XOPEN_SOURCE 700  /* NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp): the feature macro posix_openpt needs */
 
 #include <errno.h>
 #include <fcntl.h>
