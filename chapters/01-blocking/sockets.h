@@ -22,6 +22,10 @@
 int open_listener(const char *address, int port, int backlog, int reuse_address, char *why,
                   size_t why_size);
 
+/* For chapters after this one, whose lessons are elsewhere: open_listener
+ * with SO_REUSEADDR and the ready line, or exit 1 with the reason. */
+int start_listening(const char *address, int port, int backlog);
+
 /* The ready line: "listening on ADDR:PORT" with the real port, first on
  * stdout, flushed. 0, or -1 with errno set (getsockname failed). */
 int announce_listening(int listener);

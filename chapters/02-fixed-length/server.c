@@ -10,7 +10,7 @@
  * Usage: 02-fixed-length server [--bind ADDR] [--port N] [--once] [--msglen N]
  *                               [--recv-size N] [--chunk N [--pause MS]]
  * See also: message.c (send_message), client.c, ../01-blocking/sockets.c
- *           (open_listener, accept_or_exit), recv(2), accept(2).
+ *           (start_listening, accept_or_exit), recv(2), accept(2).
  */
 #include "fixed_length.h"
 
@@ -126,12 +126,7 @@ static void narrate_arrival(int fd, size_t asked, ssize_t got, size_t buffered, 
 
 int run_server(const struct server_settings *settings)
 {
-    char why[256];
-    int listener = open_listener(settings->bind_address, settings->port, 8, 1, why, sizeof why);
-    if (listener == -1)
-        sl_fail("%s", why);
-    if (announce_listening(listener) == -1)
-        sl_fail_errno("getsockname");
+    int listener = start_listening(settings->bind_address, settings->port, 8);
     serve(listener, settings->once ? 1 : 0, settings);
     close(listener);
     return SL_EXIT_OK;

@@ -150,12 +150,7 @@ static void reply_binary_error(int fd, enum sum_status status, const char *forma
 
 int run_server(const struct server_settings *settings)
 {
-    char why[256];
-    int listener = open_listener(settings->bind_address, settings->port, 8, 1, why, sizeof why);
-    if (listener == -1)
-        sl_fail("%s", why);
-    if (announce_listening(listener) == -1)
-        sl_fail_errno("getsockname");
+    int listener = start_listening(settings->bind_address, settings->port, 8);
     sl_narrate("serving the %s sum protocol, one request per connection",
                settings->text ? "text" : "binary");
     serve(listener, settings->once ? 1 : 0, settings->text);
