@@ -67,14 +67,12 @@ static const struct sl_option options[] = {
     { NULL, SL_FLAG, NULL, 0, 0, NULL, NULL, NULL }
 };
 
+/* Each role's line fits beside its name: tests/bad-input.bats reads the
+ * roles from the first word of each line. */
 static const struct sl_role roles[] = {
-    { "server", NULL, 0, "Reads a request line per client and behaves as --behave says; "
-      "answers PING with PONG." },
-    { "client", NULL, 0,
-      "Sends a request and waits for the answer: in one blocking recv(), or bounded by "
-      "the remedies given." },
-    { "demo", "[SCENE]", 1, "One way of dying, played out: exit, crash, freeze or vanish "
-      "(no SCENE: all four in turn)." },
+    { "server", NULL, 0, "Reads a request per client, acts as --behave says." },
+    { "client", NULL, 0, "Sends a request, waits for the answer or a verdict." },
+    { "demo", "[SCENE]", 1, "exit, crash, freeze or vanish, played out (or all)." },
     { NULL, NULL, 0, NULL }
 };
 
