@@ -15,7 +15,7 @@
  * Usage: 05-dead-peers server [--behave answer|silent|exit|deaf] [--delay SEC]
  *                             [--idle SEC] [--bind ADDR] [--port N] [--once]
  * See also: lines.h (the protocol), client.c, ../01-blocking/sockets.c
- *           (open_listener, accept_client, send_all), poll(2), shutdown(2).
+ *           (start_listening, accept_or_exit, send_all), poll(2), shutdown(2).
  */
 #include "dead_peers.h"
 
@@ -84,20 +84,10 @@ void serve(int listener, const struct server_settings *settings)
 {
     /* The pid, so that a reader can freeze or kill this very process. */
     sl_narrate("pid %ld, behaving: %s", (long)getpid(), behaviour_names[settings->behave]);
-    for (int served = 0; !settings->once || served < 1;) {
-        int client = accept_client(listener);
-        if (client == -1) {
-            /* A connection can fail between arriving and being accepted
-             * (ECONNABORTED): the client's problem, not ours. Out of
-             * descriptors, this one-client server has none it could close
-             * to make room (its last client's is closed): it stops, saying why. */
-            if (errno == ECONNABORTED)
-                continue;
-            if (errno == EMFILE || errno == ENFILE)
-                sl_fail("accept: %s: no descriptor is left for a client, and this server "
-                        "holds none it could close (raise `ulimit -n`)", sl_errno(errno));
-            sl_fail_errno("accept");
-        }
+    for (int served = 0; !settings->once || served < 1; served++) {
+        /* Out of descriptors, this one-client server stops, saying why:
+         * its last client's is closed, so it holds none it could free. */
+        int client = accept_or_exit(listener);
         bound_send_buffer(client);
         tell_demo(settings, SERVER_ACCEPTED);
         if (settings->behave == BEHAVE_DEAF)
@@ -106,18 +96,12 @@ void serve(int listener, const struct server_settings *settings)
             serve_client(client, settings);
         close(client);
         sl_narrate("close(fd %d)", client);
-        served++;
     }
 }
 
 int run_server(const struct server_settings *settings)
 {
-    char why[256];
-    int listener = open_listener(settings->bind_address, settings->port, 8, 1, why, sizeof why);
-    if (listener == -1)
-        sl_fail("%s", why);
-    if (announce_listening(listener) == -1)
-        sl_fail_errno("getsockname");
+    int listener = start_listening(settings->bind_address, settings->port, 8);
     serve(listener, settings);
     close(listener);
     return SL_EXIT_OK;
