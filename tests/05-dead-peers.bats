@@ -175,10 +175,18 @@ has_line() {
     expect_usage_error
 }
 
-@test "help: lists the chapter's exit statuses 3 (peer declared dead) and 4 (cannot run here)" {
+@test "help: lists the chapter's exit statuses 3 (peer declared dead) and 4 (cannot run here), within 80 columns" {
     run -0 "$BIN" --help
     [[ $output == *"3: the client declared the peer dead"* ]]
     [[ $output == *"4: a demo scenario cannot run on this system"* ]]
+    local role
+    for role in "" server client demo; do
+        # shellcheck disable=SC2086  # no role: the program's own --help
+        "$BIN" $role --help
+    done | awk 'length > 80 { print length " columns: " $0; over = 1 } END { exit over }'
+    # Each option says its default once, as --help prints it from the table.
+    "$BIN" --help | awk '/^  --/ { if (n > 1) bad = 1; n = 0 } { n += gsub(/\(default/, "") }
+                         END { exit bad || n > 1 }'
 }
 
 @test "answer: a live server answers and the client prints the answer, exit 0" {
@@ -414,6 +422,8 @@ has_line() {
     done
     run -0 --separate-stderr client
     [[ $output == "answer: hello" ]]
+    # The 256-byte line's newline was never read: drained, one byte, said so.
+    grep -q 'dropped 1 byte the client sent after the error' "$SERVER_LOG"
 }
 
 @test "--message PING is a request like any other: the protocol tells it from a heartbeat" {

@@ -77,7 +77,7 @@ static const struct sl_role roles[] = {
 };
 
 static const struct sl_program program = {
-    "05-dead-peers", "when the other side dies: EOF, reset, silence, and the remedies for silence",
+    "05-dead-peers", "dead peers: EOF, a reset, or silence, and remedies for silence",
     roles, options,
     "also 3: the client declared the peer dead (how, and how long after its last\n"
     "sign of life, on stderr), which is also how an expired --timeout ends;\n"
