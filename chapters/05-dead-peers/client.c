@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 /* One wait for the answer. */
-struct wait {
+struct answer_wait {
     int fd;
     const struct client_settings *settings;
     struct line_buffer in;
@@ -41,9 +41,9 @@ struct wait {
     struct heartbeat beat;
 };
 
-static double next_wake(struct wait *w);
-static int receive(struct wait *w);
-static _Noreturn void connection_over(struct wait *w, ssize_t n, int error);
+static double next_wake(struct answer_wait *w);
+static int receive(struct answer_wait *w);
+static _Noreturn void connection_over(struct answer_wait *w, ssize_t n, int error);
 static int take_answer(const char *line);
 
 int run_client(const struct client_settings *settings)
@@ -62,7 +62,7 @@ int await_answer(int fd, const struct client_settings *settings)
 {
     const struct remedies *r = &settings->remedies;
     double now = sl_now();
-    struct wait w = { fd, settings, { { 0 }, 0 }, now, INFINITY, { r->heartbeat, now } };
+    struct answer_wait w = { fd, settings, { { 0 }, 0 }, now, INFINITY, { r->heartbeat, now } };
     if (r->timeout > 0)
         w.deadline = now + r->timeout;
     for (;;) {
@@ -83,7 +83,7 @@ int await_answer(int fd, const struct client_settings *settings)
 }
 
 /* recv() once and takes the lines that completed: 1 once the answer came. */
-static int receive(struct wait *w)
+static int receive(struct answer_wait *w)
 {
     ssize_t n = recv(w->fd, w->in.bytes + w->in.used, sizeof w->in.bytes - w->in.used, 0);
     if (n == -1 && errno == EINTR)
@@ -113,7 +113,7 @@ static _Noreturn void declare_dead(double elapsed, const char *how, const char *
 
 /* Checks the program's own remedies, sending a PING if one is due: when the
  * wait must wake next (INFINITY: never), unless the peer is declared dead. */
-static double next_wake(struct wait *w)
+static double next_wake(struct answer_wait *w)
 {
     double now = sl_now(), since = now - w->last_heard;
     if (now >= w->deadline) {
@@ -169,7 +169,7 @@ static void probe_dead_peer(int fd)
 }
 
 /* recv() failed or met EOF: the kernel's news of the peer. Never returns. */
-static _Noreturn void connection_over(struct wait *w, ssize_t n, int error)
+static _Noreturn void connection_over(struct answer_wait *w, ssize_t n, int error)
 {
     double elapsed = sl_now() - w->last_heard;
     if (n == 0)
