@@ -69,7 +69,7 @@ static int exchange(const char *title, const char *marker, enum finish finish,
     }
     int status = sl_reap(pid, "server");
     if (finish == FINISH_CLOSE)
-        printf("(none: the client never read it)");
+        printf("(none: the client never read it)\n");
     end_reply_line(0);
     return status;
 }

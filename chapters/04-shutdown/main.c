@@ -74,10 +74,9 @@ static const struct sl_option options[] = {
 
 static const struct sl_role roles[] = {
     { "server", NULL, 0,
-      "Reads one message per connection (to the marker, or EOF), replies the payload twice." },
+      "Reads a message (to the marker, or EOF), replies the payload twice, shuts down." },
     { "client", "[PAYLOAD]", 1,
-      "Sends PAYLOAD (or stdin, up to 256 MiB) and the marker, shuts down its sending side, "
-      "prints the reply." },
+      "Sends PAYLOAD (or stdin) and the marker, shuts down sending, prints the reply." },
     { "demo", "[recipe|close|fork]", 1,
       "One scenario (below), or all three in that order: each with servers of its own." },
     { NULL, NULL, 0, NULL }
@@ -90,7 +89,8 @@ static const struct sl_program program = {
     "\nThe server replies the payload twice; 'ERROR:no end!' when EOF came before the\n"
     "marker; 'ERROR:too big!' past --max-payload. With --length-prefix, each message\n"
     "and each reply is a 4-byte big-endian length, then that many bytes, and one\n"
-    "connection may carry several.\n"
+    "connection may carry several. A client with no PAYLOAD sends its stdin (256 MiB\n"
+    "at most).\n"
     "\ndemo scenarios:\n"
     "  recipe   the recipe's two runs: markers that match, markers that don't\n"
     "  close    a client that close()s after sending, then one that shuts down\n"
