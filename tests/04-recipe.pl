@@ -18,13 +18,16 @@
 #            reads one framed message, answers with a header announcing LENGTH
 #            bytes and 16 bytes of them, then waits (10 s at most) for the
 #            client's EOF
+#        perl tests/04-recipe.pl endless
+#            not the recipe: a server that never stops answering. Prints "port N",
+#            accepts one client and sends it bytes until it goes (20 s at most)
 # See also: chapters/04-shutdown/README.md, tests/04-shutdown.bats.
 use strict;
 use warnings;
 use IO::Socket::INET;
 use Socket qw(SHUT_WR SOL_SOCKET SO_LINGER);
 
-my $role = shift // die "usage: 04-recipe.pl client|server|frame|reset|liar ...\n";
+my $role = shift // die "usage: 04-recipe.pl client|server|frame|reset|liar|endless ...\n";
 binmode STDOUT;
 
 sub write_all {
@@ -99,6 +102,18 @@ if ($role eq 'client') {
     alarm 10;
     read_to_eof($client, 8192);
     close $client;
+} elsif ($role eq 'endless') {
+    my $listener = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                         Listen => 1, Proto => 'tcp', ReuseAddr => 1)
+        // die "listen: $!\n";
+    $| = 1;
+    print "port ", $listener->sockport, "\n";
+    my $client = $listener->accept // die "accept: $!\n";
+    local $SIG{PIPE} = 'IGNORE';
+    local $SIG{ALRM} = sub { exit 0 };
+    alarm 20;
+    my $block = 'y' x 65536;
+    while (defined syswrite($client, $block)) {}
 } elsif ($role eq 'server') {
     my ($marker) = @ARGV;
     my $listener = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,

@@ -44,6 +44,19 @@ needs_perl() {
     perl -MIO::Socket::INET -e1 2>/dev/null || skip "perl has no IO::Socket::INET"
 }
 
+# start_server_limited N [ARGS...]: start_server with at most N descriptors.
+start_server_limited() {
+    local limit=$1
+    shift
+    SERVER_LOG=$(mktemp "$BATS_TEST_TMPDIR/server.XXXX")
+    (exec_with_std_fds_only bash -c 'ulimit -n "$0" && exec "$@"' "$limit" "$BIN" server --port 0 "$@") \
+        >"$SERVER_LOG" 2>&1 3>&- </dev/null &
+    SERVER_PID=$!
+    STARTED_PIDS+=("$SERVER_PID")
+    wait_for_line "$SERVER_LOG" '^listening on ' 10 "$SERVER_PID"
+    PORT=$(sed -n 's/^listening on .*://p' "$SERVER_LOG")
+}
+
 @test "lesson: every command in the chapter 4 README runs and prints what it says" {
     run_lesson
 }
@@ -128,6 +141,12 @@ needs_perl() {
     run -0 --separate-stderr client hello --length-prefix
     [[ $output == hellohello ]]
     [[ $stderr == *'no shutdown() needed'* && $stderr != *'shutdown(fd'* ]]
+    # Nor the server: after its reply it reads the next length, and the
+    # client's close() is the EOF where one would start.
+    wait_for_line "$SERVER_LOG" "$CLOSED"
+    grep -Eq 'recv\(fd [0-9]+\) -> 0: EOF where the next length would start: the client is done' \
+        "$SERVER_LOG"
+    run ! grep -q 'shutdown(fd' "$SERVER_LOG"
     # The bytes, as a program that knows only the format sends and reads them.
     perl "$RECIPE" frame "$PORT" 5 hello >"$BATS_TEST_TMPDIR/reply"
     printf '\0\0\0\012hellohello' | cmp - "$BATS_TEST_TMPDIR/reply"
@@ -296,6 +315,185 @@ needs_perl() {
     run -0 timeout 10 "$BIN" demo close
     in_order '^== close\(\) right after' '\[client\] close\(fd [0-9]+\) -> 0: gone before the reply' \
         '^reply: \(none' '^== shutdown\(SHUT_WR\) instead' '^reply: a1234a1234$'
+}
+
+@test "length prefix: one connection carries one message after another" {
+    start_server --length-prefix
+    exec 5<>"/dev/tcp/127.0.0.1/$PORT"
+    printf '\0\0\0\005hello\0\0\0\005world' >&5
+    timeout 5 head -c 28 <&5 >"$BATS_TEST_TMPDIR/replies"
+    exec 5>&-
+    printf '\0\0\0\012hellohello\0\0\0\012worldworld' | cmp - "$BATS_TEST_TMPDIR/replies"
+    wait_for_line "$SERVER_LOG" "$CLOSED"
+    [[ $(grep -c 'the frame is complete: a 5-byte payload' "$SERVER_LOG") == 2 ]]
+}
+
+@test "length prefix: a server that announces 1.39 GB is refused from its header (--max-reply)" {
+    needs_perl
+    local log="$BATS_TEST_TMPDIR/liar.log" port
+    start_background liar perl "$RECIPE" liar 1392508928
+    wait_for_line "$log" '^port [0-9]+$' 10 "$LIAR_PID"
+    port=$(sed -n 's/^port //p' "$log")
+    run -1 --separate-stderr timeout 10 "$BIN" client --port "$port" --length-prefix hello
+    [[ -z $output ]]
+    [[ ${stderr_lines[-1]} == \
+       '04-shutdown: recv: the reply announces 1392508928 bytes: over the 33554432-byte limit (--max-reply)' ]]
+    [[ $stderr != *'the reply announces 1392508928 bytes'$'\n'* ]]   # refused before reading on
+
+    # Allowed a bigger reply, it waits for the rest, until --timeout ends it.
+    start_background liar2 perl "$RECIPE" liar 1392508928
+    wait_for_line "$BATS_TEST_TMPDIR/liar2.log" '^port [0-9]+$' 10 "$LIAR2_PID"
+    port=$(sed -n 's/^port //p' "$BATS_TEST_TMPDIR/liar2.log")
+    run -3 --separate-stderr timeout 10 "$BIN" client --port "$port" --length-prefix \
+        --max-reply 2G --timeout 0.5 hello
+    [[ $output == xxxxxxxxxxxxxxxx ]]
+    [[ ${stderr_lines[-1]} == \
+       '04-shutdown: recv: the reply did not end within 0.5 s (--timeout), after 16 bytes' ]]
+}
+
+@test "an endless server: --timeout ends the reply, and so does --max-reply without it" {
+    needs_perl
+    local started
+    start_background endless perl "$RECIPE" endless
+    wait_for_line "$BATS_TEST_TMPDIR/endless.log" '^port [0-9]+$' 10 "$ENDLESS_PID"
+    PORT=$(sed -n 's/^port //p' "$BATS_TEST_TMPDIR/endless.log")
+    started=$(date +%s%N)
+    local status=0
+    client --quiet --max-reply 4G --timeout 1 a1234 >"$BATS_TEST_TMPDIR/reply" \
+        2>"$BATS_TEST_TMPDIR/err" || status=$?
+    ((status == 3))
+    # Ended by the clock (1 s), not by the server (which goes on for 20 s).
+    (( ($(date +%s%N) - started) / 1000000 < 5000 ))
+    [[ $(<"$BATS_TEST_TMPDIR/err") == '04-shutdown: recv: the reply did not end within 1 s (--timeout), after '*' bytes' ]]
+    [[ -s $BATS_TEST_TMPDIR/reply ]]
+
+    start_background endless2 perl "$RECIPE" endless
+    wait_for_line "$BATS_TEST_TMPDIR/endless2.log" '^port [0-9]+$' 10 "$ENDLESS2_PID"
+    PORT=$(sed -n 's/^port //p' "$BATS_TEST_TMPDIR/endless2.log")
+    status=0
+    client --quiet a1234 >/dev/null 2>"$BATS_TEST_TMPDIR/err" || status=$?
+    ((status == 1))
+    [[ $(<"$BATS_TEST_TMPDIR/err") == \
+       '04-shutdown: recv: the reply is over the 33554432-byte limit, and no EOF yet (--max-reply)' ]]
+}
+
+@test "--timeout 0 means no limit: the client is still waiting after a second" {
+    start_server
+    run -124 timeout 1 "$BIN" client --port "$PORT" --quiet --no-shutdown --marker "$WRONG" \
+        --timeout 0 a1234
+}
+
+@test "stdin: exactly 256 MiB is accepted, one byte more is refused" {
+    make -s -C "$ROOT/tests/hostile" >/dev/null
+    # A port where every connect is refused: the client gets that far only
+    # if it accepted its stdin.
+    start_background bound "$ROOT/bin/hostile" --hold 30 bound
+    wait_for_line "$BATS_TEST_TMPDIR/bound.log" '^bound to' 5 "$BOUND_PID"
+    PORT=$(sed -n 's/^bound to .*://p' "$BATS_TEST_TMPDIR/bound.log")
+    run -1 bash -c "head -c 268435456 /dev/zero | timeout 20 '$BIN' client --host 127.0.0.1 --port $PORT --quiet"
+    [[ $output == '04-shutdown: connect: ECONNREFUSED '* ]]
+    run -1 bash -c "head -c 268435457 /dev/zero | timeout 20 '$BIN' client --host 127.0.0.1 --port $PORT --quiet"
+    [[ $output == '04-shutdown: stdin: the payload is over 268435456 bytes' ]]
+}
+
+@test "accept() EMFILE: the server says why it stops (ulimit -n 4)" {
+    # Stdin, stdout, stderr and the listener: no descriptor is left for a
+    # client. Linux takes the new descriptor before accept() waits, so the
+    # first accept() fails at once, client or no client.
+    run -1 exec_with_std_fds_only bash -c "ulimit -n 4 && exec '$BIN' server --port 0" </dev/null
+    [[ ${lines[4]} == 'listening on 127.0.0.1:'* ]]
+    [[ ${lines[-2]} =~ ^\[server\]\ accept\(fd\ 3\)\ -\>\ -1\ EMFILE\  ]]
+    [[ ${lines[-1]} == '04-shutdown: accept: EMFILE ('*'): no descriptor is left for a client, and this server holds none it could close (raise `ulimit -n`)' ]]
+    # One descriptor more, and it serves (and closes) one client after another.
+    start_server_limited 5
+    run -0 client --quiet a1234
+    [[ $output == a1234a1234 ]]
+    run -0 client --quiet b1234
+    [[ $output == b1234b1234 ]]
+}
+
+@test "the reply ends its line on a terminal, and nowhere else" {
+    command -v script >/dev/null || skip "no script(1) to give the client a terminal"
+    start_server
+    run -0 script -qec "timeout 10 '$BIN' client --port $PORT --quiet a1234" /dev/null
+    [[ $output == $'a1234a1234\r' ]]
+    client --quiet a1234 >"$BATS_TEST_TMPDIR/reply"
+    printf 'a1234a1234' | cmp - "$BATS_TEST_TMPDIR/reply"
+}
+
+@test "fork: after shutdown(SHUT_RDWR) the peer's send draws a reset, and the next one fails" {
+    run -0 timeout 10 "$BIN" demo fork
+    output=$(sed -n '/^== shutdown(SHUT_RDWR)/,$p' <<<"$output")
+    in_order '^\[parent\] shutdown\(fd [0-9]+, SHUT_RDWR\) -> 0' \
+        '^\[peer\] recv\(fd [0-9]+\) -> 0: EOF' \
+        '^\[peer\] send\(fd [0-9]+, 13 bytes: after the shutdown\) -> 13$' \
+        '^\[peer\] poll\(fd [0-9]+\) -> POLLERR: the answer was a reset' \
+        '^\[peer\] send\(fd [0-9]+, 13 bytes: again\) -> -1 EPIPE '
+}
+
+@test "demo: each scene's setup under its own heading; no line over 80 columns" {
+    run -0 timeout 20 "$BIN" demo fork
+    [[ ${lines[0]} == '== close() on a socket a forked child also holds' ]]
+    # Each scene (from its heading to the next): the peer's listener, the
+    # parent's connect, the fork and the accept, in that order.
+    local scene
+    for scene in 1 2 3; do
+        awk -v want="$scene" '/^== / {n++} n == want' <<<"$output" >"$BATS_TEST_TMPDIR/scene"
+        output=$(<"$BATS_TEST_TMPDIR/scene") in_order '^\[peer\] listen\(fd [0-9]+' \
+            '^\[parent\] connect\(.*\) -> 0' '^\[parent\] fork\(\) -> child' \
+            '^\[peer\] accept\(fd [0-9]+\) -> fd [0-9]+'
+    done
+    run -0 timeout 20 "$BIN" demo
+    local line role
+    for line in "${lines[@]}"; do
+        ((${#line} <= 80)) || { echo "over 80 columns: $line"; return 1; }
+    done
+    for role in '' server client demo; do
+        run -0 "$BIN" $role --help
+        for line in "${lines[@]}"; do
+            ((${#line} <= 80)) || { echo "--help over 80 columns: $line"; return 1; }
+        done
+    done
+}
+
+@test "nc plays the client only with -N; nc -l can't play the server; socat -t can" {
+    command -v nc >/dev/null && nc -h 2>&1 | grep -q -- '-N' ||
+        skip "no OpenBSD nc (with -N) here"
+    start_server
+    run -0 bash -c "printf 'a1234SERVER WRONG MARKER' | timeout 5 nc -N 127.0.0.1 $PORT"
+    [[ $output == a1234a1234 ]]
+    # Without -N no EOF: with the wrong marker, both wait.
+    run -124 bash -c "printf a1234 | timeout 1 nc 127.0.0.1 $PORT"
+
+    # nc -l quits when the client half-closes, its own input still open.
+    mkfifo "$BATS_TEST_TMPDIR/nc.in"
+    exec 6<>"$BATS_TEST_TMPDIR/nc.in"
+    (exec nc -lv 127.0.0.1 0 <&6 >"$BATS_TEST_TMPDIR/nc.out" 2>"$BATS_TEST_TMPDIR/nc.err") &
+    local nc=$!
+    STARTED_PIDS+=("$nc")
+    wait_for_line "$BATS_TEST_TMPDIR/nc.err" '^Listening on ' 5 "$nc"
+    local port
+    port=$(awk '/^Listening on/ {print $NF}' "$BATS_TEST_TMPDIR/nc.err")
+    run -0 --separate-stderr timeout 5 "$BIN" client --port "$port" a1234
+    [[ -z $output && $stderr == *'EOF, the reply is complete (0 bytes)'* ]]
+    timeout 5 tail --pid="$nc" -f /dev/null
+    [[ $(<"$BATS_TEST_TMPDIR/nc.out") == 'a1234SERVER WRONG MARKER' ]]
+    exec 6>&-
+
+    command -v socat >/dev/null || skip "no socat here (the nc part passed)"
+    mkfifo "$BATS_TEST_TMPDIR/socat.in"
+    exec 7<>"$BATS_TEST_TMPDIR/socat.in"
+    (exec socat -d -d -t 5 - TCP-LISTEN:0,bind=127.0.0.1 <&7 >"$BATS_TEST_TMPDIR/socat.out" \
+        2>"$BATS_TEST_TMPDIR/socat.err") &
+    STARTED_PIDS+=("$!")
+    wait_for_line "$BATS_TEST_TMPDIR/socat.err" 'listening on ' 5 "$!"
+    port=$(sed -n 's/.*listening on .*://p' "$BATS_TEST_TMPDIR/socat.err")
+    start_background socat_client timeout 10 "$BIN" client --port "$port" a1234
+    wait_for_line "$BATS_TEST_TMPDIR/socat_client.log" 'shutdown\(fd 3, SHUT_WR\) -> 0' 5
+    printf 'my reply' >&7
+    exec 7>&-
+    wait_for_line "$BATS_TEST_TMPDIR/socat_client.log" 'EOF, the reply is complete \(8 bytes\)' 10
+    grep -q '^my reply$' "$BATS_TEST_TMPDIR/socat_client.log"
 }
 
 @test "bad usage: one line, status 2" {
