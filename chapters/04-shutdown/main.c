@@ -74,11 +74,11 @@ static const struct sl_option options[] = {
 
 static const struct sl_role roles[] = {
     { "server", NULL, 0,
-      "Reads a message (to the marker, or EOF), replies the payload twice, shuts down." },
+      "Reads to the marker or EOF, replies, shuts down." },
     { "client", "[PAYLOAD]", 1,
-      "Sends PAYLOAD (or stdin) and the marker, shuts down sending, prints the reply." },
+      "Sends, shuts down its sending side, prints the reply." },
     { "demo", "[recipe|close|fork]", 1,
-      "One scenario (below), or all three in that order: each with servers of its own." },
+      "recipe, close or fork (below); all three by default." },
     { NULL, NULL, 0, NULL }
 };
 
