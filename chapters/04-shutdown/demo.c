@@ -37,7 +37,8 @@ static pid_t start_server(const struct server_settings *server, int *port)
     *port = local_port(listener);
     pid_t pid = sl_fork();
     if (pid == 0) {
-        serve(listener, 1, server);
+        if (serve(listener, 1, server) == -1)
+            sl_fail_errno("accept");
         exit(SL_EXIT_OK);
     }
     close(listener);

@@ -94,27 +94,29 @@ int run_server(const struct server_settings *settings)
         sl_fail("%s", why);
     if (announce_listening(listener) == -1)
         sl_fail_errno("getsockname");
-    serve(listener, settings->once ? 1 : 0, settings);
+    int served = serve(listener, settings->once ? 1 : 0, settings);
+    int error = errno;
     close(listener);
+    /* Out of descriptors (EMFILE), this one-client server holds none it
+     * could close: retrying would fail the same way, forever. */
+    if (served == -1 && (error == EMFILE || error == ENFILE))
+        sl_fail("accept: %s: no descriptor is left for a client, and this server "
+                "holds none it could close (raise `ulimit -n`)", sl_errno(error));
+    if (served == -1)
+        sl_fail("accept: %s", sl_errno(error));
     return SL_EXIT_OK;
 }
 
-void serve(int listener, int count, const struct server_settings *settings)
+int serve(int listener, int count, const struct server_settings *settings)
 {
     for (int served = 0; count == 0 || served < count;) {
         int client = accept_client(listener);
-        if (client == -1) {
-            /* A connection can fail between arriving and being accepted
-             * (ECONNABORTED): that is the client's problem, not ours. Out of
-             * descriptors (EMFILE), this one-client server holds none it
-             * could close: retrying would fail the same way, forever. */
-            if (errno == ECONNABORTED)
-                continue;
-            if (errno == EMFILE || errno == ENFILE)
-                sl_fail("accept: %s: no descriptor is left for a client, and this server "
-                        "holds none it could close (raise `ulimit -n`)", sl_errno(errno));
-            sl_fail_errno("accept");
-        }
+        /* A connection can fail between arriving and being accepted
+         * (ECONNABORTED): that is the client's problem, not ours. */
+        if (client == -1 && errno == ECONNABORTED)
+            continue;
+        if (client == -1)
+            return -1;
         if (settings->length_prefix)
             serve_frames(client, settings);
         else
@@ -123,6 +125,7 @@ void serve(int listener, int count, const struct server_settings *settings)
         sl_narrate("close(fd %d)", client);
         served++;
     }
+    return 0;
 }
 
 /* ---- reading the message ---------------------------------------------------- */
