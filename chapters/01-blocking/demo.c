@@ -57,6 +57,7 @@ static _Noreturn void demo_client_b(int port, int a_was_served, int b_has_connec
 int run_demo(int backlog)
 {
     /* The listener first, so its descriptor (3) is the one a hand run gets. */
+    sl_scene("a server, client A, and client B who arrives while A is served");
     sl_set_role("server");
     char why[256];
     int listener = open_listener("127.0.0.1", 0, backlog, 1, why, sizeof why);
