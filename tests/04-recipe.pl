@@ -18,6 +18,9 @@
 #            reads one framed message, answers with a header announcing LENGTH
 #            bytes and 16 bytes of them, then waits (10 s at most) for the
 #            client's EOF
+#        perl tests/04-recipe.pl refuse
+#            not the recipe: prints "port N" of a socket bound and never
+#            listening, where every connect is refused; stays 30 s at most
 #        perl tests/04-recipe.pl endless
 #            not the recipe: a server that never stops answering. Prints "port N",
 #            accepts one client and sends it bytes until it goes (20 s at most)
@@ -27,7 +30,7 @@ use warnings;
 use IO::Socket::INET;
 use Socket qw(SHUT_WR SOL_SOCKET SO_LINGER);
 
-my $role = shift // die "usage: 04-recipe.pl client|server|frame|reset|liar|endless ...\n";
+my $role = shift // die "usage: 04-recipe.pl client|server|frame|reset|liar|refuse|endless ...\n";
 binmode STDOUT;
 
 sub write_all {
@@ -102,6 +105,12 @@ if ($role eq 'client') {
     alarm 10;
     read_to_eof($client, 8192);
     close $client;
+} elsif ($role eq 'refuse') {
+    my $bound = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'tcp')
+        // die "bind: $!\n";
+    $| = 1;
+    print "port ", $bound->sockport, "\n";
+    sleep 30;
 } elsif ($role eq 'endless') {
     my $listener = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
                                          Listen => 1, Proto => 'tcp', ReuseAddr => 1)

@@ -384,12 +384,12 @@ start_server_limited() {
 }
 
 @test "stdin: exactly 256 MiB is accepted, one byte more is refused" {
-    make -s -C "$ROOT/tests/hostile" >/dev/null
+    needs_perl
     # A port where every connect is refused: the client gets that far only
     # if it accepted its stdin.
-    start_background bound "$ROOT/bin/hostile" --hold 30 bound
-    wait_for_line "$BATS_TEST_TMPDIR/bound.log" '^bound to' 5 "$BOUND_PID"
-    PORT=$(sed -n 's/^bound to .*://p' "$BATS_TEST_TMPDIR/bound.log")
+    start_background refuse perl "$RECIPE" refuse
+    wait_for_line "$BATS_TEST_TMPDIR/refuse.log" '^port [0-9]+$' 10 "$REFUSE_PID"
+    PORT=$(sed -n 's/^port //p' "$BATS_TEST_TMPDIR/refuse.log")
     run -1 bash -c "head -c 268435456 /dev/zero | timeout 20 '$BIN' client --host 127.0.0.1 --port $PORT --quiet"
     [[ $output == '04-shutdown: connect: ECONNREFUSED '* ]]
     run -1 bash -c "head -c 268435457 /dev/zero | timeout 20 '$BIN' client --host 127.0.0.1 --port $PORT --quiet"

@@ -27,18 +27,12 @@
 /* A server in a child process for one client, on a free port: its pid. */
 static pid_t start_server(const struct server_settings *server, int *port)
 {
-    char why[256];
     sl_set_role("server");
-    int listener = open_listener("127.0.0.1", 0, 8, 1, why, sizeof why);
-    if (listener == -1)
-        sl_fail("%s", why);
-    if (announce_listening(listener) == -1)
-        sl_fail_errno("getsockname");
+    int listener = start_listening("127.0.0.1", 0, 8);
     *port = local_port(listener);
     pid_t pid = sl_fork();
     if (pid == 0) {
-        if (serve(listener, 1, server) == -1)
-            sl_fail_errno("accept");
+        serve(listener, 1, server);
         exit(SL_EXIT_OK);
     }
     close(listener);

@@ -88,44 +88,26 @@ void shut_down_and_drain(int fd, size_t already, const char *what)
 
 int run_server(const struct server_settings *settings)
 {
-    char why[256];
-    int listener = open_listener(settings->bind_address, settings->port, 8, 1, why, sizeof why);
-    if (listener == -1)
-        sl_fail("%s", why);
-    if (announce_listening(listener) == -1)
-        sl_fail_errno("getsockname");
-    int served = serve(listener, settings->once ? 1 : 0, settings);
-    int error = errno;
+    int listener = start_listening(settings->bind_address, settings->port, 8);
+    serve(listener, settings->once ? 1 : 0, settings);
     close(listener);
-    /* Out of descriptors (EMFILE), this one-client server holds none it
-     * could close: retrying would fail the same way, forever. */
-    if (served == -1 && (error == EMFILE || error == ENFILE))
-        sl_fail("accept: %s: no descriptor is left for a client, and this server "
-                "holds none it could close (raise `ulimit -n`)", sl_errno(error));
-    if (served == -1)
-        sl_fail("accept: %s", sl_errno(error));
     return SL_EXIT_OK;
 }
 
-int serve(int listener, int count, const struct server_settings *settings)
+void serve(int listener, int count, const struct server_settings *settings)
 {
-    for (int served = 0; count == 0 || served < count;) {
-        int client = accept_client(listener);
-        /* A connection can fail between arriving and being accepted
-         * (ECONNABORTED): that is the client's problem, not ours. */
-        if (client == -1 && errno == ECONNABORTED)
-            continue;
-        if (client == -1)
-            return -1;
+    for (int served = 0; count == 0 || served < count; served++) {
+        /* One client at a time: between two, this server holds no descriptor
+         * but its listener, so running out of them (EMFILE) is for good, and
+         * accept_or_exit() stops the program, saying why. */
+        int client = accept_or_exit(listener);
         if (settings->length_prefix)
             serve_frames(client, settings);
         else
             serve_client(client, settings);
         close(client);
         sl_narrate("close(fd %d)", client);
-        served++;
     }
-    return 0;
 }
 
 /* ---- reading the message ---------------------------------------------------- */

@@ -54,9 +54,9 @@ struct client_settings {
 /* Listens, prints the ready line, serves clients one after another. */
 int run_server(const struct server_settings *settings);
 
-/* Serves COUNT clients on LISTENER, one after another (0: forever): 0, or
- * -1 with errno set when accept() fails in a way retrying can't mend. */
-int serve(int listener, int count, const struct server_settings *settings);
+/* Serves COUNT clients on LISTENER, one after another (0: forever); exits
+ * when accept() fails in a way retrying can't mend. */
+void serve(int listener, int count, const struct server_settings *settings);
 
 /* A message as the server receives it: every byte so far, in a buffer that
  * grows as bytes arrive (never to what a peer merely announces). */
