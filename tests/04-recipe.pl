@@ -64,6 +64,17 @@ sub read_exactly {
     return $all;
 }
 
+# A listener on a free port of 127.0.0.1, its port printed ("port N"), and
+# the one client it accepts.
+sub accept_one {
+    my $listener = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                         Listen => 1, Proto => 'tcp', ReuseAddr => 1)
+        // die "listen: $!\n";
+    $| = 1;
+    print "port ", $listener->sockport, "\n";
+    return $listener->accept // die "accept: $!\n";
+}
+
 sub connect_to {
     my ($port) = @_;
     return IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp')
@@ -92,12 +103,7 @@ if ($role eq 'client') {
     close $socket;
 } elsif ($role eq 'liar') {
     my ($length) = @ARGV;
-    my $listener = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                         Listen => 1, Proto => 'tcp', ReuseAddr => 1)
-        // die "listen: $!\n";
-    $| = 1;
-    print "port ", $listener->sockport, "\n";
-    my $client = $listener->accept // die "accept: $!\n";
+    my $client = accept_one();
     my $header = read_exactly($client, 4);
     read_exactly($client, unpack('N', $header));
     write_all($client, pack('N', $length) . ('x' x 16));
@@ -112,12 +118,7 @@ if ($role eq 'client') {
     print "port ", $bound->sockport, "\n";
     sleep 30;
 } elsif ($role eq 'endless') {
-    my $listener = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                         Listen => 1, Proto => 'tcp', ReuseAddr => 1)
-        // die "listen: $!\n";
-    $| = 1;
-    print "port ", $listener->sockport, "\n";
-    my $client = $listener->accept // die "accept: $!\n";
+    my $client = accept_one();
     local $SIG{PIPE} = 'IGNORE';
     local $SIG{ALRM} = sub { exit 0 };
     alarm 20;
@@ -125,12 +126,7 @@ if ($role eq 'client') {
     while (defined syswrite($client, $block)) {}
 } elsif ($role eq 'server') {
     my ($marker) = @ARGV;
-    my $listener = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                         Listen => 1, Proto => 'tcp', ReuseAddr => 1)
-        // die "listen: $!\n";
-    $| = 1;
-    print "port ", $listener->sockport, "\n";
-    my $client = $listener->accept // die "accept: $!\n";
+    my $client = accept_one();
     # The recipe reads until the marker or EOF; this port searches all it has
     # received each time (not just the last two pieces), so it never misses it.
     my ($data, $at) = ('', -1);

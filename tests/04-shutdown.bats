@@ -44,6 +44,18 @@ needs_perl() {
     perl -MIO::Socket::INET -e1 2>/dev/null || skip "perl has no IO::Socket::INET"
 }
 
+# start_recipe NAME ROLE [ARGS...]: a role of tests/04-recipe.pl in the
+# background (output in $BATS_TEST_TMPDIR/NAME.log); waits for its "port N"
+# line and sets PORT to it.
+start_recipe() {
+    local name=$1 pid
+    shift
+    start_background "$name" perl "$RECIPE" "$@"
+    pid="${name^^}_PID"
+    wait_for_line "$BATS_TEST_TMPDIR/$name.log" '^port [0-9]+$' 10 "${!pid}"
+    PORT=$(sed -n 's/^port //p' "$BATS_TEST_TMPDIR/$name.log")
+}
+
 # start_server_limited N [ARGS...]: start_server with at most N descriptors.
 start_server_limited() {
     local limit=$1
@@ -249,11 +261,8 @@ start_server_limited() {
     run -0 perl "$RECIPE" client "$PORT" a1234 "$WRONG"
     [[ $output == 'ERROR:no end!' ]]
 
-    local log="$BATS_TEST_TMPDIR/recipe-server.log" port
-    start_background recipe perl "$RECIPE" server "$MARKER"
-    wait_for_line "$BATS_TEST_TMPDIR/recipe.log" '^port [0-9]+$' 10 "$RECIPE_PID"
-    port=$(sed -n 's/^port //p' "$BATS_TEST_TMPDIR/recipe.log")
-    run -0 timeout 10 "$BIN" client --port "$port" --quiet b1234
+    start_recipe recipe server "$MARKER"
+    run -0 client --quiet b1234
     [[ $output == b1234b1234 ]]
 }
 
@@ -330,21 +339,16 @@ start_server_limited() {
 
 @test "length prefix: a server that announces 1.39 GB is refused from its header (--max-reply)" {
     needs_perl
-    local log="$BATS_TEST_TMPDIR/liar.log" port
-    start_background liar perl "$RECIPE" liar 1392508928
-    wait_for_line "$log" '^port [0-9]+$' 10 "$LIAR_PID"
-    port=$(sed -n 's/^port //p' "$log")
-    run -1 --separate-stderr timeout 10 "$BIN" client --port "$port" --length-prefix hello
+    start_recipe liar liar 1392508928
+    run -1 --separate-stderr client --length-prefix hello
     [[ -z $output ]]
     [[ ${stderr_lines[-1]} == \
        '04-shutdown: recv: the reply announces 1392508928 bytes: over the 33554432-byte limit (--max-reply)' ]]
     [[ $stderr != *'the reply announces 1392508928 bytes'$'\n'* ]]   # refused before reading on
 
     # Allowed a bigger reply, it waits for the rest, until --timeout ends it.
-    start_background liar2 perl "$RECIPE" liar 1392508928
-    wait_for_line "$BATS_TEST_TMPDIR/liar2.log" '^port [0-9]+$' 10 "$LIAR2_PID"
-    port=$(sed -n 's/^port //p' "$BATS_TEST_TMPDIR/liar2.log")
-    run -3 --separate-stderr timeout 10 "$BIN" client --port "$port" --length-prefix \
+    start_recipe liar2 liar 1392508928
+    run -3 --separate-stderr client --length-prefix \
         --max-reply 2G --timeout 0.5 hello
     [[ $output == xxxxxxxxxxxxxxxx ]]
     [[ ${stderr_lines[-1]} == \
@@ -354,9 +358,7 @@ start_server_limited() {
 @test "an endless server: --timeout ends the reply, and so does --max-reply without it" {
     needs_perl
     local started
-    start_background endless perl "$RECIPE" endless
-    wait_for_line "$BATS_TEST_TMPDIR/endless.log" '^port [0-9]+$' 10 "$ENDLESS_PID"
-    PORT=$(sed -n 's/^port //p' "$BATS_TEST_TMPDIR/endless.log")
+    start_recipe endless endless
     started=$(date +%s%N)
     local status=0
     client --quiet --max-reply 4G --timeout 1 a1234 >"$BATS_TEST_TMPDIR/reply" \
@@ -367,9 +369,7 @@ start_server_limited() {
     [[ $(<"$BATS_TEST_TMPDIR/err") == '04-shutdown: recv: the reply did not end within 1 s (--timeout), after '*' bytes' ]]
     [[ -s $BATS_TEST_TMPDIR/reply ]]
 
-    start_background endless2 perl "$RECIPE" endless
-    wait_for_line "$BATS_TEST_TMPDIR/endless2.log" '^port [0-9]+$' 10 "$ENDLESS2_PID"
-    PORT=$(sed -n 's/^port //p' "$BATS_TEST_TMPDIR/endless2.log")
+    start_recipe endless2 endless
     status=0
     client --quiet a1234 >/dev/null 2>"$BATS_TEST_TMPDIR/err" || status=$?
     ((status == 1))
@@ -387,9 +387,7 @@ start_server_limited() {
     needs_perl
     # A port where every connect is refused: the client gets that far only
     # if it accepted its stdin.
-    start_background refuse perl "$RECIPE" refuse
-    wait_for_line "$BATS_TEST_TMPDIR/refuse.log" '^port [0-9]+$' 10 "$REFUSE_PID"
-    PORT=$(sed -n 's/^port //p' "$BATS_TEST_TMPDIR/refuse.log")
+    start_recipe refuse refuse
     run -1 bash -c "head -c 268435456 /dev/zero | timeout 20 '$BIN' client --host 127.0.0.1 --port $PORT --quiet"
     [[ $output == '04-shutdown: connect: ECONNREFUSED '* ]]
     run -1 bash -c "head -c 268435457 /dev/zero | timeout 20 '$BIN' client --host 127.0.0.1 --port $PORT --quiet"

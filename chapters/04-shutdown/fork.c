@@ -38,6 +38,7 @@ struct sharing {
 static void share_socket(struct sharing *sh);
 static void tell_child(const struct sharing *sh, char order);
 static void peer_looks(int peer);
+static void receive_and_say(int fd, const char *at_eof);
 static void peer_sends_twice(int peer);
 static void end_sharing(struct sharing *sh);
 static void order(const struct sharing *sh, char letter);
@@ -104,14 +105,20 @@ static void peer_looks(int peer)
         sl_narrate("poll(fd %d, 200 ms) -> 0: no data, no EOF: the connection is open", peer);
         return;
     }
+    receive_and_say(peer, "EOF");
+}
+
+/* One recv() on FD, narrated: the bytes, AT_EOF when it returns 0, or the error. */
+static void receive_and_say(int fd, const char *at_eof)
+{
     char buffer[64];
-    ssize_t n = recv(peer, buffer, sizeof buffer, 0);
+    ssize_t n = recv(fd, buffer, sizeof buffer, 0);
     if (n == -1)
-        sl_narrate("recv(fd %d) -> -1 %s", peer, sl_errno(errno));
+        sl_narrate("recv(fd %d) -> -1 %s", fd, sl_errno(errno));
     else if (n == 0)
-        sl_narrate("recv(fd %d) -> 0: EOF", peer);
+        sl_narrate("recv(fd %d) -> 0: %s", fd, at_eof);
     else
-        sl_narrate("recv(fd %d) -> %s '%.*s'", peer, sl_plural(n, "byte"), (int)n, buffer);
+        sl_narrate("recv(fd %d) -> %s '%.*s'", fd, sl_plural(n, "byte"), (int)n, buffer);
 }
 
 /* A socket shut down for reading (and writing) answers any data that comes
@@ -165,17 +172,10 @@ static _Noreturn void child_obeys(int fd, int orders, int answers)
 
 static void child_receives(int fd, int answers)
 {
-    char buffer[64];
     sl_narrate("recv(fd %d) ... (blocks until there is something)", fd);
     if (write(answers, "r", 1) != 1)
         exit(SL_EXIT_RUNTIME);
-    ssize_t n = recv(fd, buffer, sizeof buffer, 0);
-    if (n == -1)
-        sl_narrate("recv(fd %d) -> -1 %s", fd, sl_errno(errno));
-    else if (n == 0)
-        sl_narrate("recv(fd %d) -> 0: reading is shut down, for me too", fd);
-    else
-        sl_narrate("recv(fd %d) -> %s '%.*s'", fd, sl_plural(n, "byte"), (int)n, buffer);
+    receive_and_say(fd, "reading is shut down, for me too");
 }
 
 /* The peer listens on a free port; the parent connects and forks a child,
