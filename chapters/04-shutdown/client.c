@@ -69,7 +69,7 @@ size_t marker_exchange(int fd, const struct client_settings *c)
     /* A reply to a marked message ends only with the server's EOF. */
     double deadline = c->timeout > 0 ? sl_now() + c->timeout : 0;
     unsigned char buffer[65536];
-    size_t total = 0, want = c->recv_size < sizeof buffer ? c->recv_size : sizeof buffer;
+    size_t total = 0, want = smaller(c->recv_size, sizeof buffer);
     for (;;) {
         size_t n = receive_reply(fd, buffer, want, deadline, c->timeout, total);
         if (n == 0) {

@@ -73,10 +73,10 @@ size_t framed_exchange(int fd, const struct client_settings *c)
     double deadline = c->timeout > 0 ? sl_now() + c->timeout : 0;
     uint32_t announced = read_reply_length(fd, c, deadline);
     unsigned char buffer[65536];
-    size_t want = c->recv_size < sizeof buffer ? c->recv_size : sizeof buffer;
+    size_t want = smaller(c->recv_size, sizeof buffer);
     for (size_t total = 0; total < announced;) {
-        size_t n = receive_reply(fd, buffer, want < announced - total ? want : announced - total,
-                                 deadline, c->timeout, total);
+        size_t n = receive_reply(fd, buffer, smaller(want, announced - total), deadline,
+                                 c->timeout, total);
         if (n == 0)
             sl_fail("recv: EOF after %zu of the reply's %lu bytes", total, (unsigned long)announced);
         total += n;
@@ -110,11 +110,6 @@ static uint32_t read_reply_length(int fd, const struct client_settings *c, doubl
 }
 
 /* ---- the server's side, in detail ------------------------------------------- */
-
-static size_t smaller(size_t a, size_t b)
-{
-    return a < b ? a : b;
-}
 
 /* What an EOF means depends on where it comes: where a length would start,
  * the client is done; anywhere else, its message was cut short. */
@@ -178,7 +173,5 @@ static int send_frame(int fd, const void *bytes, size_t length, int twice, const
         sent = send_payload_twice(fd, bytes, length);
     else if (sent == 0)
         sent = send_all(fd, bytes, length, what);
-    sl_narrate("%s", sent == 0 ? "reply sent (as far as send() can tell)"
-                               : "the client is gone: closing");
-    return sent;
+    return reply_outcome(sent);
 }

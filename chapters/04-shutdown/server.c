@@ -112,11 +112,6 @@ void serve(int listener, int count, const struct server_settings *settings)
 
 /* ---- reading the message ---------------------------------------------------- */
 
-static size_t smaller(size_t a, size_t b)
-{
-    return a < b ? a : b;
-}
-
 /* Reads until the marker is in, EOF, or more bytes than a payload of
  * max_payload plus its marker. Whatever sizes recv() returns, marker_find()
  * looks again only where the marker could newly have ended. */
@@ -202,12 +197,14 @@ static int reply(int fd, enum ending how, const struct message *m, size_t payloa
         const char *text = how == ENDED_TOO_BIG ? TOO_BIG_REPLY : NO_END_REPLY;
         sent = send_all(fd, text, strlen(text), "the error");
     }
-    if (sent == -1) {
-        sl_narrate("the client is gone: closing");
-        return -1;
-    }
-    sl_narrate("reply sent (as far as send() can tell)");
-    return 0;
+    return reply_outcome(sent);
+}
+
+int reply_outcome(int sent)
+{
+    sl_narrate("%s", sent == 0 ? "reply sent (as far as send() can tell)"
+                               : "the client is gone: closing");
+    return sent;
 }
 
 /* Two send()s: to a client that has gone away, the first can be accepted by

@@ -49,6 +49,11 @@ struct client_settings {
     double timeout;             /* seconds for the whole reply; 0: as long as it takes */
 };
 
+static inline size_t smaller(size_t a, size_t b)
+{
+    return a < b ? a : b;
+}
+
 /* ---- server.c --------------------------------------------------------------- */
 
 /* Listens, prints the ready line, serves clients one after another. */
@@ -77,6 +82,10 @@ ssize_t receive_some(int fd, struct message *message, size_t wanted);
 
 /* The payload twice, as two send()s: 0, or -1 with errno set. */
 int send_payload_twice(int fd, const unsigned char *payload, size_t length);
+
+/* Says how a reply went, from what its sending returned (SENT: 0, or -1 when
+ * the client is gone), and returns SENT. */
+int reply_outcome(int sent);
 
 /* Ends the server's side of a connection whose client may still be sending:
  * shutdown(SHUT_WR), then reads on (and counts) what the client sends, until
