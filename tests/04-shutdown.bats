@@ -361,12 +361,12 @@ start_server_limited() {
     start_recipe endless endless
     started=$(date +%s%N)
     local status=0
-    client --quiet --max-reply 4G --timeout 1 a1234 >"$BATS_TEST_TMPDIR/reply" \
+    client --quiet --max-reply 4G --timeout 0.5 a1234 >"$BATS_TEST_TMPDIR/reply" \
         2>"$BATS_TEST_TMPDIR/err" || status=$?
     ((status == 3))
-    # Ended by the clock (1 s), not by the server (which goes on for 20 s).
+    # Ended by the clock (0.5 s), not by the server (which goes on for 20 s).
     (( ($(date +%s%N) - started) / 1000000 < 5000 ))
-    [[ $(<"$BATS_TEST_TMPDIR/err") == '04-shutdown: recv: the reply did not end within 1 s (--timeout), after '*' bytes' ]]
+    [[ $(<"$BATS_TEST_TMPDIR/err") == '04-shutdown: recv: the reply did not end within 0.5 s (--timeout), after '*' bytes' ]]
     [[ -s $BATS_TEST_TMPDIR/reply ]]
 
     start_recipe endless2 endless
@@ -377,9 +377,9 @@ start_server_limited() {
        '04-shutdown: recv: the reply is over the 33554432-byte limit, and no EOF yet (--max-reply)' ]]
 }
 
-@test "--timeout 0 means no limit: the client is still waiting after a second" {
+@test "--timeout 0 means no limit: the client is still waiting after half a second" {
     start_server
-    run -124 timeout 1 "$BIN" client --port "$PORT" --quiet --no-shutdown --marker "$WRONG" \
+    run -124 timeout 0.5 "$BIN" client --port "$PORT" --quiet --no-shutdown --marker "$WRONG" \
         --timeout 0 a1234
 }
 
@@ -467,7 +467,7 @@ start_server_limited() {
     run -0 bash -c "printf 'a1234SERVER WRONG MARKER' | timeout 5 nc -N 127.0.0.1 $PORT"
     [[ $output == a1234a1234 ]]
     # Without -N no EOF: with the wrong marker, both wait.
-    run -124 bash -c "printf a1234 | timeout 1 nc 127.0.0.1 $PORT"
+    run -124 bash -c "printf a1234 | timeout 0.5 nc 127.0.0.1 $PORT"
 
     # nc -l quits when the client half-closes, its own input still open.
     mkfifo "$BATS_TEST_TMPDIR/nc.in"
@@ -492,9 +492,9 @@ start_server_limited() {
     command -v socat >/dev/null || skip "no socat here (the nc part passed)"
     mkfifo "$BATS_TEST_TMPDIR/socat.in"
     exec 7<>"$BATS_TEST_TMPDIR/socat.in"
-    # -t 1 rather than the lesson's 5: socat ends the connection when the
+    # -t 0.5 rather than the lesson's 5: socat ends the connection when the
     # time after the client's EOF is up, and the test need not wait 5 s.
-    (exec socat -d -d -t 1 - TCP-LISTEN:0,bind=127.0.0.1 <&7 7>&- >"$BATS_TEST_TMPDIR/socat.out" \
+    (exec socat -d -d -t 0.5 - TCP-LISTEN:0,bind=127.0.0.1 <&7 7>&- >"$BATS_TEST_TMPDIR/socat.out" \
         2>"$BATS_TEST_TMPDIR/socat.err") &
     STARTED_PIDS+=("$!")
     wait_for_line "$BATS_TEST_TMPDIR/socat.err" 'listening on ' 5 "$!"
