@@ -56,6 +56,8 @@ options() {
             n = split(left, word, " ")
             arg = (n > 1 && word[2] ~ /^[A-Z]/) ? word[2] : "-"
             name = $1
+            # --step[=call]: a flag that may take =VALUE (common/cli.c, SL_MAYBE).
+            sub(/\[=.*/, "", name)
             text = $0
         }
         END { flush() }'
