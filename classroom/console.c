@@ -163,8 +163,10 @@ static void show_line(struct console *c, const struct event *e)
     if (lanes_place_event(&c->lanes, e, why, sizeof why))
         lanes_header(&c->lanes, c->colored, &out);
     if (why[0] != '\0') {
-        text_add_string(&out, why);
-        text_add(&out, "\n", 1);
+        /* The note wraps like any narration line, so it too fits --width. */
+        char note[1024];
+        text_add(&out, note,
+                 sl_render_line("columns", why, sl_line_width(), c->colored, note, sizeof note));
     }
     lanes_event(&c->lanes, e, c->colored, &out);
     put_text(c, STDERR_FILENO, &out);

@@ -295,33 +295,36 @@ static void emit(double when, const char *text)
     write_all(STDERR_FILENO, line, length);
 }
 
+/* Formats and emits one line at WHEN (-1: now), errno left as it was:
+ * callers narrate a failure and then look at errno. */
+__attribute__((format(printf, 2, 0)))
+static void narrate_v(double when, const char *format, va_list ap)
+{
+    int saved_errno = errno;
+    char text[1024];
+    vsnprintf(text, sizeof text, format, ap);
+    emit(when, text);
+    errno = saved_errno;
+}
+
 void sl_narrate(const char *format, ...)
 {
     if (quiet)
         return;
-    /* Callers narrate a failure and then look at errno: leave it as it was. */
-    int saved_errno = errno;
-    char text[1024];
     va_list ap;
     va_start(ap, format);
-    vsnprintf(text, sizeof text, format, ap);
+    narrate_v(-1, format, ap);
     va_end(ap);
-    emit(-1, text);
-    errno = saved_errno;
 }
 
 void sl_narrate_at(double when, const char *format, ...)
 {
     if (quiet)
         return;
-    int saved_errno = errno;
-    char text[1024];
     va_list ap;
     va_start(ap, format);
-    vsnprintf(text, sizeof text, format, ap);
+    narrate_v(when, format, ap);
     va_end(ap);
-    emit(when, text);
-    errno = saved_errno;
 }
 
 void sl_scene(const char *title)
