@@ -241,6 +241,7 @@ reach_other_address() {
     is_running "$SERVER_PID"
 }
 
+
 @test "--timeout: against a server that accepts and never answers, the client gives up in time with status 3" {
     make -s -C "$BATS_TEST_DIRNAME/hostile" >/dev/null
     start_background silent "$ROOT/build/tools/hostile" --hold 10 accept-close
