@@ -363,11 +363,9 @@ load check/claims
 }
 
 @test "every byte is echoed even when each send() takes only 3 of them" {
-    local library
-    library=$(short_send_library) || skip "could not build tests/check/short-send.c"
-    local log=$BATS_TEST_TMPDIR/short-sends
-    LD_PRELOAD=$library SOCKLAB_SHORT_SEND=3 SOCKLAB_SHORT_SEND_LOG=$log \
-        ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 start_server
+    local log=$BATS_TEST_TMPDIR/short-sends preloaded
+    preloaded=$(short_send_bin "$log") || skip "could not build tests/check/short-send.c"
+    BIN=$preloaded start_server
     local line="echoed whole, though sent three bytes at a time"
     CLIENT_TIMEOUT=3 run --separate-stderr client --quiet --message "$line"
     short_send_loaded "$log" ||

@@ -433,14 +433,10 @@ load check/claims
 }
 
 @test "every message arrives whole even when each send() takes only 3 bytes, both ways" {
-    local library
-    library=$(short_send_library) || skip "could not build tests/check/short-send.c"
-    local log=$BATS_TEST_TMPDIR/short-sends
-    export SOCKLAB_SHORT_SEND=3 SOCKLAB_SHORT_SEND_LOG=$log
-    LD_PRELOAD=$library ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
-        start_server
-    LD_PRELOAD=$library ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
-        CLIENT_TIMEOUT=3 run --separate-stderr client --message one --message two
+    local log=$BATS_TEST_TMPDIR/short-sends preloaded
+    preloaded=$(short_send_bin "$log") || skip "could not build tests/check/short-send.c"
+    BIN=$preloaded start_server
+    BIN=$preloaded CLIENT_TIMEOUT=3 run --separate-stderr client --message one --message two
     short_send_loaded "$log" ||
         skip "the short-send library did not load (a static build, or not Linux)"
     [[ $status -eq 0 && $output == $'one\ntwo' ]] && return 0

@@ -17,6 +17,8 @@
 #   proc_or_skip                         skips, saying why, without /proc/PID/fd and stat
 #   short_send_library                   builds tests/check/short-send.c once per file;
 #                                        prints the path of the .so (LD_PRELOAD it)
+#   short_send_bin LOG                   a script that runs $BIN with the library preloaded
+#                                        (3 bytes a send, logged to LOG): BIN=$(...) start_server
 #   short_send_loaded LOG                true when the library was loaded (its log says so)
 #   short_sends_seen LOG                 true once the library shortened a send
 #   byte_reversed N [BYTES]              N with its 8 (or 4) bytes in the other order
@@ -59,6 +61,23 @@ short_send_library() {
         mv "$library.tmp" "$library"
     fi
     echo "$library"
+}
+
+# Only the program gets the library: the test's own tools (mktemp, grep) may be
+# built for another C library than the chapter (musl-gcc), and must not load it.
+short_send_bin() {
+    local library wrapper=$BATS_TEST_TMPDIR/short-send-bin
+    library=$(short_send_library) || return 1
+    cat >"$wrapper" <<WRAPPER
+#!/bin/sh
+# ASan wants to be first in the list of libraries: here it can't be.
+ASAN_OPTIONS=\${ASAN_OPTIONS:+\$ASAN_OPTIONS:}verify_asan_link_order=0
+LD_PRELOAD='$library' SOCKLAB_SHORT_SEND=3 SOCKLAB_SHORT_SEND_LOG='$1'
+export ASAN_OPTIONS LD_PRELOAD SOCKLAB_SHORT_SEND SOCKLAB_SHORT_SEND_LOG
+exec '$BIN' "\$@"
+WRAPPER
+    chmod +x "$wrapper"
+    echo "$wrapper"
 }
 
 short_send_loaded() {
