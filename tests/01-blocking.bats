@@ -309,7 +309,7 @@ reach_other_address() {
     local deadline=$((SECONDS + 5))
     until ss -tan | grep -q "SYN-SENT.*127.0.0.1:$PORT"; do
         ((SECONDS < deadline)) || { ss -tan; return 1; }
-        sleep 0.05
+        nap 0.05
     done
     ! grep -q 'connect(.*) -> 0' "$BATS_TEST_TMPDIR/blocked.log"
 }
