@@ -30,7 +30,7 @@ static int dispatch(int listener, int ready, const struct server_settings *setti
 static void serve_again(void);
 static void come_back(struct client *c, int more, int rdhup);
 
-#define MAX_EVENTS 256
+#define MAX_EVENTS 1024
 static struct epoll_event events[MAX_EVENTS];  /* what epoll_wait says is ready */
 static int epoll_fd, capacity;
 static enum epoll_mode mode;
