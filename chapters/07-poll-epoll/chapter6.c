@@ -9,12 +9,12 @@
  * Usage: nothing to call here; see ../06-select/clients.h, nonblocking.h.
  * See also: chapters/06-select/README.md (the files, in reading order).
  */
-#include "../06-select/clients.c"
-#include "../06-select/handlers.c"
-#include "../06-select/chat.c"
-#include "../06-select/server.c"
-#include "../06-select/connect.c"
-#include "../06-select/client.c"
-#include "../06-select/stream.c"
-#include "../06-select/pattern.c"
-#include "../06-select/client_options.c"
+#include "../06-select/clients.c" // NOLINT(bugprone-suspicious-include): on purpose, see above
+#include "../06-select/handlers.c" // NOLINT(bugprone-suspicious-include): on purpose, see above
+#include "../06-select/chat.c" // NOLINT(bugprone-suspicious-include): on purpose, see above
+#include "../06-select/server.c" // NOLINT(bugprone-suspicious-include): on purpose, see above
+#include "../06-select/connect.c" // NOLINT(bugprone-suspicious-include): on purpose, see above
+#include "../06-select/client.c" // NOLINT(bugprone-suspicious-include): on purpose, see above
+#include "../06-select/stream.c" // NOLINT(bugprone-suspicious-include): on purpose, see above
+#include "../06-select/pattern.c" // NOLINT(bugprone-suspicious-include): on purpose, see above
+#include "../06-select/client_options.c" // NOLINT(bugprone-suspicious-include): on purpose, see above

@@ -28,6 +28,7 @@ static void interest_changed(struct client *c);
 static void closing(struct client *c);
 static int dispatch(int listener, int ready, const struct server_settings *settings, int *pause);
 static void serve_again(void);
+static struct epoll_event watch_listener(int listener);
 static void come_back(struct client *c, int more, int rdhup);
 
 #define MAX_EVENTS 1024
@@ -48,20 +49,11 @@ void serve_with_epoll(int listener, const struct server_settings *settings, int 
     again = calloc((size_t)limit, sizeof *again);
     if (again == NULL || clients_init(settings, limit, &hooks) == -1)
         sl_fail_errno("calloc");
-    epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-    if (epoll_fd == -1)
-        sl_fail_errno("epoll_create1");
-    /* The listener stays level-triggered whatever MODE is: a batch of
-     * accepts may leave connections waiting, and it is told again. */
-    struct epoll_event event = { .events = EPOLLIN, .data.fd = listener };
-    if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listener, &event) == -1)
-        sl_fail_errno("epoll_ctl ADD listener");
-    sl_narrate("epoll_create1() -> fd %d; epoll_ctl(ADD, fd %d, EPOLLIN) -> 0", epoll_fd,
-               listener);
+    struct epoll_event event = watch_listener(listener);
     int paused_at = -1;     /* out of descriptors: clients we had; the listener rests */
     while (listener != -1 || clients_count() > 0) {
-        double seconds = again_count > 0 ? 0 : wait_seconds(paused_at != -1);
-        int ready = epoll_wait(epoll_fd, events, MAX_EVENTS, seconds < 0 ? -1 : (int)(seconds * 1000));
+        double wait = again_count > 0 ? 0 : wait_seconds(paused_at != -1);
+        int ready = epoll_wait(epoll_fd, events, MAX_EVENTS, wait < 0 ? -1 : (int)(wait * 1e3));
         if (ready == -1 && errno == EINTR)
             continue;
         if (ready == -1)
@@ -80,6 +72,22 @@ void serve_with_epoll(int listener, const struct server_settings *settings, int 
         serve_again();
         clients_end_turn();
     }
+}
+
+/* The interest list, in the kernel, and the listener in it. The listener
+ * stays level-triggered whatever MODE is: a batch of accepts may leave
+ * connections waiting, and it is told again. */
+static struct epoll_event watch_listener(int listener)
+{
+    epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd == -1)
+        sl_fail_errno("epoll_create1");
+    struct epoll_event event = { .events = EPOLLIN, .data.fd = listener };
+    if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listener, &event) == -1)
+        sl_fail_errno("epoll_ctl ADD listener");
+    sl_narrate("epoll_create1() -> fd %d; epoll_ctl(ADD, fd %d, EPOLLIN) -> 0", epoll_fd,
+               listener);
+    return event;
 }
 
 /* Only the READY ones are looked at: the listener, or a client, writing
