@@ -138,7 +138,7 @@ linux_or_skip() {
 
 @test "a client that resets, half-closes or vanishes disturbs no other (poll and epoll)" {
     make -s -C "$BATS_TEST_DIRNAME/hostile" >/dev/null
-    local hostile="$ROOT/bin/hostile" loop
+    local hostile="$ROOT/build/tools/hostile" loop
     for loop in poll epoll; do
         [[ $loop == epoll && $(uname) != Linux ]] && continue
         start_server --loop "$loop"

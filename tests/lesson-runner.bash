@@ -47,7 +47,7 @@ background_pids=()
 
 # nap SECONDS: a pause inside a polling loop that starts no process (a read
 # with a timeout on a pipe that never has data); see tests/test_helper.bash.
-if exec {nap_fd}<> <(:) 2>/dev/null; then
+if { exec {nap_fd}<> <(:); } 2>/dev/null; then
     nap() { read -r -t "$1" -u "$nap_fd" _ || true; }
 else
     nap() { sleep "$1"; }

@@ -33,7 +33,7 @@ STARTED_PIDS=()
 # nap SECONDS: a pause that starts no process: `read` with a timeout on a
 # pipe that never has data. The polling loops here run thousands of times a
 # suite, and a `sleep` (and a `grep`) each time cost more CPU than the tests.
-if exec {NAP_FD}<> <(:) 2>/dev/null; then
+if { exec {NAP_FD}<> <(:); } 2>/dev/null; then
     nap() { read -r -t "$1" -u "$NAP_FD" _ || true; }
 else
     nap() { sleep "$1"; }
