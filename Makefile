@@ -74,8 +74,13 @@ all: $(PROGRAMS)
 
 # One link rule per chapter directory, written by make itself: a new
 # chapters/NN-topic/ with .c files in it becomes bin/NN-topic.
+# A chapter that builds on an earlier one's lesson files (chapter 7 runs
+# chapter 6's clients and handlers) names that chapter in a file LINKS in
+# its folder; it then links that chapter's files, all but main.c and demo.c.
+lesson_objs = $(patsubst %.c,$(OBJDIR)/%.o,$(filter-out %/main.c %/demo.c,$(wildcard chapters/$(1)/*.c)))
+linked_objs = $(foreach used,$(shell cat chapters/$(1)/LINKS 2>/dev/null),$(call lesson_objs,$(used)))
 define chapter_program
-bin/$(1): $(sort $(patsubst %.c,$(OBJDIR)/%.o,$(wildcard chapters/$(1)/*.c)) $(PLUMBING_OBJS)) $(CLASSROOM_OBJS) $(COMMON_OBJS)
+bin/$(1): $(sort $(patsubst %.c,$(OBJDIR)/%.o,$(wildcard chapters/$(1)/*.c)) $(PLUMBING_OBJS) $(call linked_objs,$(1))) $(CLASSROOM_OBJS) $(COMMON_OBJS)
 	@mkdir -p bin
 	$$(Q_LD)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LIBS)
 endef

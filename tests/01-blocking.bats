@@ -309,7 +309,7 @@ reach_other_address() {
     local deadline=$((SECONDS + 5))
     until ss -tan | grep -q "SYN-SENT.*127.0.0.1:$PORT"; do
         ((SECONDS < deadline)) || { ss -tan; return 1; }
-        sleep 0.05
+        nap 0.05
     done
     ! grep -q 'connect(.*) -> 0' "$BATS_TEST_TMPDIR/blocked.log"
 }
@@ -333,7 +333,7 @@ load check/claims
     for ((i = 0; i < 100; i++)); do
         after=$(open_descriptors "$SERVER_PID")
         ((after <= before)) && return 0
-        sleep 0.02
+        nap 0.02
     done
     claim_failed descriptor-leak "$before descriptors open in the server, as before its clients" \
         "$after descriptors open after three clients came and left"

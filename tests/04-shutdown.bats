@@ -483,7 +483,7 @@ start_server_limited() {
     local i
     for ((i = 0; i < 250; i++)); do
         is_running "$nc" || break
-        sleep 0.02
+        nap 0.02
     done
     ! is_running "$nc"
     [[ $(<"$BATS_TEST_TMPDIR/nc.out") == 'a1234SERVER WRONG MARKER' ]]

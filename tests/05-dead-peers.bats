@@ -90,7 +90,7 @@ background_output() {
     DEMO_LOG=$BATS_FILE_TMPDIR/$name.out
     for ((i = 0; i < 2000; i++)); do
         [[ -s $BATS_FILE_TMPDIR/$name.status ]] && break
-        sleep 0.02
+        nap 0.02
     done
     DEMO_STATUS=$(cat "$BATS_FILE_TMPDIR/$name.status" 2>/dev/null) || {
         echo "$name did not end within 40 s; its output:"
@@ -146,7 +146,7 @@ client_status() {
     local i
     for ((i = 0; i < 500; i++)); do
         is_running "$1" || break
-        sleep 0.02
+        nap 0.02
     done
     STATUS=0
     wait "$1" || STATUS=$?
@@ -281,7 +281,7 @@ has_line() {
     for ((i = 0; i < 100; i++)); do
         line=$(PATH=$PATH:/sbin:/usr/sbin ss -tno state established "( dport = :$PORT )")
         [[ $line == *"timer:(keepalive"* ]] && break
-        sleep 0.05
+        nap 0.05
     done
     echo "$line"
     [[ $line == *"timer:(keepalive"* ]]
@@ -509,7 +509,7 @@ load check/claims
     for ((i = 0; i < 100; i++)); do
         line=$(PATH=$PATH:/sbin:/usr/sbin ss -tno state established "( dport = :$PORT )")
         [[ $line == *"timer:(keepalive"* ]] && break
-        sleep 0.05
+        nap 0.05
     done
     timer=$(grep -o 'timer:(keepalive,[^,]*' <<<"$line")
     timer=${timer#timer:(keepalive,}

@@ -331,7 +331,7 @@ load check/claims
     # Nothing to do now but wait: a second of it should cost next to nothing.
     local before used
     before=$(cpu_seconds "$SERVER_PID")
-    sleep 1     # the window measured, not a wait for readiness
+    nap 1       # the window measured, not a wait for readiness
     used=$(awk -v a="$before" -v b="$(cpu_seconds "$SERVER_PID")" 'BEGIN { print b - a }')
     awk -v used="$used" 'BEGIN { exit !(used > 0.25) }' || return 0
     claim_failed cpu-spin "the server asleep in select() while its one client is idle" \
@@ -349,7 +349,7 @@ load check/claims
     local i
     for ((i = 0; i < 100; i++)); do
         grep -q 'EAGAIN' "$SERVER_LOG" && break
-        sleep 0.02
+        nap 0.02
     done
     local before= used=
     [[ -r /proc/$SERVER_PID/stat ]] && before=$(cpu_seconds "$SERVER_PID")

@@ -149,7 +149,7 @@ check_valid() {
         [[ $first == 'listening on '* ]] && break
         alive "$pid" || break
         [[ $2 != server ]] && ((i >= 30)) && break
-        sleep 0.01
+        nap 0.01
     done
     if alive "$pid"; then
         kill -TERM "$pid"   # timeout passes it on to the program

@@ -42,7 +42,7 @@ wait_for_prompts() {
     local i
     for ((i = 0; i < 500; i++)); do
         (($(prompts "$1") >= $2)) && return 0
-        sleep 0.02
+        nap 0.02
     done
     echo "waited in vain for prompt number $2 in:" >&2
     cat -v "$1" >&2

@@ -83,7 +83,7 @@ wait_for_fd_count() {
     local i
     for ((i = 0; i < 250; i++)); do
         [[ $(fd_count "$1") -eq $2 ]] && return 0
-        sleep 0.02
+        nap 0.02
     done
     return 1
 }
@@ -250,7 +250,7 @@ flooding_peer_with_resets_finish() {
         wait_for_line "$BATS_TEST_TMPDIR/trickle$i.log" '^trickle: connected' 5
         for ((n = 0; n < 250; n++)); do     # a new line of the log, within 5 s
             tail -n +$((log_lines + 1)) "$SERVER_LOG" | grep -q 'max-pending' && break
-            sleep 0.02
+            nap 0.02
         done
         ((n < 250)) || fail "the garbage peer's echo never backed up to the --max-pending bound"
         good_client

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const struct server_settings *settings;
+static const struct server_settings *config;  /* as clients_init was given it */
 static struct loop_hooks hooks;
 static struct client *table;        /* indexed by descriptor */
 static int capacity;
@@ -52,15 +52,15 @@ void clients_end_turn(void)
         c->touched = 0;     /* only now: what the lines above touched is this turn's */
     }
     touched = NULL;
-    if (settings->idle > 0) {
+    if (config->idle > 0) {
         double now = sl_now();
         for (int i = member_count - 1; i >= 0; i--) {
             struct client *c = &table[members[i]];
             /* A held-back client is one we stopped reading: it may be talking. */
-            if (!c->held_back && now - c->last_heard >= settings->idle) {
+            if (!c->held_back && now - c->last_heard >= config->idle) {
                 char why[96];
                 snprintf(why, sizeof why, "silent for %.1f s (--idle %g)", now - c->last_heard,
-                         settings->idle);
+                         config->idle);
                 close_client(c, why);
             }
         }
@@ -70,10 +70,10 @@ void clients_end_turn(void)
 double clients_next_deadline(void)
 {
     double first = -1;
-    for (int i = 0; settings->idle > 0 && i < member_count; i++) {
+    for (int i = 0; config->idle > 0 && i < member_count; i++) {
         const struct client *c = &table[members[i]];
-        if (!c->held_back && (first < 0 || c->last_heard + settings->idle < first))
-            first = c->last_heard + settings->idle;
+        if (!c->held_back && (first < 0 || c->last_heard + config->idle < first))
+            first = c->last_heard + config->idle;
     }
     return first < 0 ? -1 : first - sl_now() > 0 ? first - sl_now() : 0;
 }
@@ -108,19 +108,21 @@ struct client *client_add(int fd, const char *address)
     memset(c, 0, sizeof *c);
     c->touched = touched_already;
     c->next_touched = next;
-    if (settings->chat && (c->line = malloc(CHAT_LINE_MAX)) == NULL)
+    if (config->chat && (c->line = malloc(CHAT_LINE_MAX)) == NULL)
         return NULL;
     c->fd = fd;
     snprintf(c->address, sizeof c->address, "%s", address);
     c->last_heard = sl_now();
     c->member = member_count;
     members[member_count++] = fd;
+    if (hooks.added != NULL)
+        hooks.added(c);
     return c;
 }
 
 struct client *client_at(int fd)
 {
-    return fd >= 0 && fd < capacity && table[fd].fd == fd ? &table[fd] : NULL;
+    return fd > 0 && fd < capacity && table[fd].fd == fd ? &table[fd] : NULL;
 }
 
 int clients_count(void)
@@ -135,22 +137,23 @@ struct client *client_by_rank(int rank)
 
 const struct server_settings *clients_settings(void)
 {
-    return settings;
+    return config;
 }
 
 int clients_init(const struct server_settings *server, int size, const struct loop_hooks *loop)
 {
     free(table);        /* a demo may start a second server */
     free(members);
-    settings = server;
+    config = server;
     capacity = size;
-    hooks = loop ? *loop : (struct loop_hooks){ NULL, NULL };
+    hooks = loop ? *loop : (struct loop_hooks){ NULL, NULL, NULL };
+    /* calloc: a table for every descriptor the process may have costs only
+     * the pages that clients use. An entry never used has fd 0 (stdin, never
+     * a client); a closed one has fd -1. */
     table = calloc((size_t)size, sizeof *table);
     members = calloc((size_t)size, sizeof *members);
     if (table == NULL || members == NULL)
         return -1;
-    for (int fd = 0; fd < size; fd++)
-        table[fd].fd = -1;
     member_count = 0;
     touched = NULL;
     return 0;

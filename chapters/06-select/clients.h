@@ -66,9 +66,10 @@ struct client {
     struct client *next_touched;
 };
 
-/* What a loop that keeps its interest in the kernel wants to be told. Either
- * pointer may be NULL (select builds its sets anew each time: it needs neither). */
+/* What a loop that keeps its interest in the kernel wants to be told. Any
+ * pointer may be NULL (select builds its sets anew each time: it needs none). */
 struct loop_hooks {
+    void (*added)(struct client *c);                /* a new client, to watch */
     void (*interest_changed)(struct client *c);     /* client_wants(c) != c->watched */
     void (*closing)(struct client *c);              /* c->fd is about to be closed */
 };

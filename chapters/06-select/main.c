@@ -10,15 +10,13 @@
  */
 #include "nonblocking.h"
 
+#include "client_options.h"
 #include "classroom.h"
 #include "cli.h"
 #include "narrate.h"
 
 #include <signal.h>
 #include <string.h>
-
-/* A line of --message and its newline must fit the client's 64K buffer. */
-#define MESSAGE_MAX 65535
 
 static struct {
     const char *bind_address;
@@ -90,44 +88,6 @@ static const struct sl_program program = {
     "  06-select client --bytes 64M                          completes and verifies\n"
 };
 
-/* Whether OPTION was given: the table's defaults can't say (--stall 2 is the
- * default and a choice). Words are walked as the parser walks them, so a
- * --message whose text is "--stall" is a message, not the option. */
-static int given(int argc, char **argv, const char *option)
-{
-    size_t length = strlen(option);
-    for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++) {
-        if (strncmp(argv[i], option, length) == 0 &&
-            (argv[i][length] == '\0' || argv[i][length] == '='))
-            return 1;
-        for (const struct sl_option *o = options; o->name != NULL; o++) {
-            if (o->kind != SL_FLAG && strcmp(argv[i], o->name) == 0)
-                i++;    /* its value is the next word */
-        }
-    }
-    return 0;
-}
-
-/* The client's modes, checked before anything connects: a mistake on the
- * command line is a usage error (2), not something found on the wire. */
-static void check_client_options(int argc, char **argv)
-{
-    if (opt.bytes < 0 && opt.blocking)
-        sl_usage_error("--blocking needs --bytes N");
-    if (opt.bytes < 0 && given(argc, argv, "--stall"))
-        sl_usage_error("--stall needs --bytes N (lines have --timeout)");
-    if (opt.bytes >= 0 && opt.messages.count > 0)
-        sl_usage_error("--bytes and --message are two modes: give one of them");
-    if (opt.bytes >= 0 && given(argc, argv, "--timeout"))
-        sl_usage_error("--timeout is for lines; --bytes has --stall");
-    for (int i = 0; i < opt.messages.count; i++) {
-        size_t length = strlen(opt.messages.items[i]);
-        if (length > MESSAGE_MAX)
-            sl_usage_error("--message: at most %d bytes (this one has %zu)", MESSAGE_MAX,
-                           length);
-    }
-}
-
 int main(int argc, char **argv)
 {
     struct sl_args args = sl_parse_command_line(&program, argc, argv);
@@ -141,14 +101,14 @@ int main(int argc, char **argv)
         return run_server(&settings);
     }
     if (strcmp(args.role, "client") == 0) {
-        check_client_options(argc, argv);
         struct client_settings settings = { opt.host, opt.port, opt.messages.items,
                                             opt.messages.count, opt.bytes, opt.blocking,
                                             opt.stall, opt.timeout, opt.connect_timeout };
+        check_client_options(&settings, options, argc, argv);
         return run_client(&settings);
     }
     classroom_begin();
-    if (!given(argc, argv, "--width"))
+    if (!option_given(options, argc, argv, "--width"))
         sl_set_width(80);   /* a projector's width, unless asked otherwise */
-    return run_demo(given(argc, argv, "--quiet"));
+    return run_demo(option_given(options, argc, argv, "--quiet"));
 }

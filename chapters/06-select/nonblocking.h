@@ -33,6 +33,12 @@ int run_server(const struct server_settings *settings);
 void serve_with_select(int listener, const struct server_settings *settings);
 int get_listener(const char *address, int port, int backlog);
 int set_nonblocking(int fd);
+/* The listener is readable: accept_waiting takes a batch of connections
+ * (handle_new_connection each); the listener, or -1 once --once closed it. */
+int accept_waiting(int listener, const struct server_settings *settings, int fd_limit, int *pause);
+/* How long a loop may wait, in seconds: until the next --idle drop, a second
+ * while the listener rests (PAUSED), or -1: forever. */
+double wait_seconds(int paused);
 /* Accepts one waiting connection into the clients table, refusing a
  * descriptor at or over FD_LIMIT (the most the loop can watch): 0, or -1
  * when no one else is waiting (or no descriptor is left: *PAUSE is then set). */

@@ -115,14 +115,20 @@ static void narrate_select(int max_fd, const int *counts, double timeout, int re
  * free outside this loop too), or forever (NULL). */
 static struct timeval *wait_limit(int paused, struct timeval *timeout)
 {
-    double seconds = clients_next_deadline();
-    if (paused && (seconds < 0 || seconds > 1))
-        seconds = 1;
+    double seconds = wait_seconds(paused);
     if (seconds < 0)
         return NULL;
     timeout->tv_sec = (time_t)seconds;
     timeout->tv_usec = (suseconds_t)((seconds - (double)timeout->tv_sec) * 1e6);
     return timeout;
+}
+
+double wait_seconds(int paused)
+{
+    double seconds = clients_next_deadline();
+    if (paused && (seconds < 0 || seconds > 1))
+        seconds = 1;
+    return seconds;
 }
 
 /* Serves what select() said is ready: new connections first, then each
@@ -131,19 +137,8 @@ static struct timeval *wait_limit(int paused, struct timeval *timeout)
 static int dispatch(int listener, const struct server_settings *settings, fd_set *readable,
                     fd_set *writable, int *pause)
 {
-    if (listener != -1 && FD_ISSET(listener, readable)) {    /* (not set while it rests) */
-        /* A readable listener may hold many finished handshakes: take a
-         * batch, but not so many that connected clients wait too long. */
-        for (int i = 0; i < (settings->once ? 1 : 64) && !*pause; i++) {
-            if (handle_new_connection(listener, FD_SETSIZE, pause) == -1)
-                break;
-        }
-        if (settings->once && clients_count() > 0) {
-            close(listener);
-            sl_narrate("close(fd %d): --once, no more connections", listener);
-            listener = -1;
-        }
-    }
+    if (listener != -1 && FD_ISSET(listener, readable))    /* (not set while it rests) */
+        listener = accept_waiting(listener, settings, FD_SETSIZE, pause);
     for (int i = clients_count() - 1; i >= 0; i--) {
         struct client *c = client_by_rank(i);
         int fd = c->fd;
@@ -151,6 +146,22 @@ static int dispatch(int listener, const struct server_settings *settings, fd_set
             continue;
         if (FD_ISSET(fd, readable) && client_at(fd) == c)
             handle_client_data(c);
+    }
+    return listener;
+}
+
+/* A readable listener may hold many finished handshakes: take a batch, but
+ * not so many that connected clients wait too long. */
+int accept_waiting(int listener, const struct server_settings *settings, int fd_limit, int *pause)
+{
+    for (int i = 0; i < (settings->once ? 1 : 64) && !*pause; i++) {
+        if (handle_new_connection(listener, fd_limit, pause) == -1)
+            break;
+    }
+    if (settings->once && clients_count() > 0) {
+        close(listener);
+        sl_narrate("close(fd %d): --once, no more connections", listener);
+        return -1;
     }
     return listener;
 }
