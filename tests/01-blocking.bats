@@ -352,8 +352,8 @@ load check/claims
     fi
     local expected="the second client echoed, and the server idle in accept() until it came"
     # Waiting in accept() costs nothing; a loop that no longer waits costs
-    # whatever CPU it is given (even on a busy machine, more than this).
-    if [[ -n $used ]] && awk -v used="$used" 'BEGIN { exit !(used > 0.25) }'; then
+    # whatever CPU it is given (even on a crowded machine, more than a tenth).
+    if [[ -n $used ]] && awk -v used="$used" 'BEGIN { exit !(used > 0.1) }'; then
         claim_failed cpu-spin "$expected" \
             "the server used $used s of CPU while the second client waited: it is spinning"
     fi

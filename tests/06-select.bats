@@ -328,12 +328,13 @@ load check/claims
     start_line_client idle --quiet
     say idle "hello"
     wait_for_line "$BATS_TEST_TMPDIR/idle.log" '^hello$' 5
-    # Nothing to do now but wait: a second of it should cost next to nothing.
+    # Nothing to do now but wait: a second of it costs next to nothing; a spin
+    # costs whatever CPU it gets, more than a tenth even on a crowded machine.
     local before used
     before=$(cpu_seconds "$SERVER_PID")
     nap 1       # the window measured, not a wait for readiness
     used=$(awk -v a="$before" -v b="$(cpu_seconds "$SERVER_PID")" 'BEGIN { print b - a }')
-    awk -v used="$used" 'BEGIN { exit !(used > 0.25) }' || return 0
+    awk -v used="$used" 'BEGIN { exit !(used > 0.1) }' || return 0
     claim_failed cpu-spin "the server asleep in select() while its one client is idle" \
         "it used $used s of CPU in 1 s: select() returned at once, again and again"
 }
