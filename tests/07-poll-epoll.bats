@@ -176,16 +176,6 @@ say_kept() {
     printf '%s\n' "$2" >&"${KEPT_FD[$1]}"
 }
 
-@test "chat on epoll: 200 flooders that never read, and a good pair's lines arrive within 100 ms" {
-    linux_or_skip
-    start_server --chat --quiet --loop epoll
-    run -0 timeout 30 "$CHATFLOOD" --port "$PORT" --flooders 200 --lines 1000 --probes 10
-    echo "$output"
-    local max
-    max=$(sed -n 's/.* max_ms=\([0-9.]*\).*/\1/p' <<<"$output")
-    awk -v m="$max" 'BEGIN { exit !(m < 100) }'
-}
-
 @test "--connections: idle connections held while one more measures round trips" {
     start_server --quiet --loop poll
     run --separate-stderr client --connections 300 --rounds 200

@@ -48,7 +48,12 @@ background_pids=()
 # nap SECONDS: a pause inside a polling loop that starts no process (a read
 # with a timeout on a pipe that never has data); see tests/test_helper.bash.
 if { exec {nap_fd}<> <(:); } 2>/dev/null; then
-    nap() { read -r -t "$1" -u "$nap_fd" _ || true; }
+    # A read that fails at once (the descriptor was closed) falls back to sleep.
+    nap() {
+        local rc=0
+        read -r -t "$1" -u "$nap_fd" _ 2>/dev/null || rc=$?
+        ((rc > 128)) || sleep "$1"
+    }
 else
     nap() { sleep "$1"; }
 fi

@@ -37,7 +37,12 @@ STARTED_PIDS=()
 # pipe that never has data. The polling loops here run thousands of times a
 # suite, and a `sleep` (and a `grep`) each time cost more CPU than the tests.
 if { exec {NAP_FD}<> <(:); } 2>/dev/null; then
-    nap() { read -r -t "$1" -u "$NAP_FD" _ || true; }
+    # A read that fails at once (the descriptor was closed) falls back to sleep.
+    nap() {
+        local rc=0
+        read -r -t "$1" -u "$NAP_FD" _ 2>/dev/null || rc=$?
+        ((rc > 128)) || sleep "$1"
+    }
 else
     nap() { sleep "$1"; }
 fi

@@ -71,7 +71,7 @@ static double cpu_seconds(pid_t pid)
     return got == 1 ? (double)nanoseconds / 1e9 : -1;
 }
 
-#define ROUNDS 1000
+#define ROUNDS 200
 
 /* IDLE connections and ROUNDS round trips against a LOOP server:
  * microseconds of server CPU per round trip (of wall time, without /proc). */
