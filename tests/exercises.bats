@@ -50,6 +50,13 @@ lesson_passes() {
         cp "$ROOT/chapters/$chapter/$file" "$SOCKLAB_WORK/$chapter/$file"
     done
     CHECK_JOBS=1 make_check "$chapter"
+    # Some claims time things (a --timeout of 1 s ends within 1.5 s): on a
+    # crowded machine one may miss its window. One more run, on its own, and
+    # the test says so; a claim that fails twice fails the test.
+    if [[ $status -ne 0 && $output != *"  LOST  "* && $output != *"BUILD FAILED"* ]]; then
+        echo "# $chapter: its lesson files failed a claim under load; checked once more" >&3
+        make_check "$chapter"
+    fi
     [[ $status -eq 0 ]] || fails "the lesson file failed its check"
     [[ $output != *"  FAIL  "* && $output != *"  LOST  "* && $output != *"warning"* ]] ||
         fails "a claim failed or is lost"
