@@ -141,7 +141,7 @@ server_memory_kb() {
         >"$BATS_TEST_TMPDIR/hog.log" 2>&1 3>&- &
     local hog=$!
     STARTED_PIDS+=("$hog")
-    wait_for_line "$SERVER_LOG" 'the --max-pending bound: not reading from it' 5
+    wait_for_line "$SERVER_LOG" 'the --max-pending bound: not reading from it' 15
 
     # Meanwhile everyone else is served as usual.
     run --separate-stderr client --message "still served"
