@@ -26,7 +26,9 @@ enum { SL_EXIT_OK = 0, SL_EXIT_RUNTIME = 1, SL_EXIT_USAGE = 2 };
 
 /* ---- narration ------------------------------------------------------------ */
 
-/* Sets the "[role]" prefix of narration lines (a forked child names its own role). */
+/* Sets the "[role]" prefix of narration lines (a forked child names its own
+ * role); on Linux also the process's name (ps, /proc/PID/comm), which the
+ * wire tap reads to name the ends of a connection. */
 void sl_set_role(const char *role);
 
 /* Silences (1) or restores (0) narration, e.g. for a demo's background helper. */
