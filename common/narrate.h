@@ -47,6 +47,13 @@ void sl_set_width(int width);
 void sl_narrate(const char *format, ...)
     __attribute__((format(printf, 1, 2)));
 
+/* Has HOOK called at every sl_narrate() of this process (and of the children
+ * it forks from then on), quiet or not. Every call of the course is narrated
+ * as it returns, so a hook sees each socket right after the call that made,
+ * bound, connected or accepted it: the wire tap learns there which process
+ * holds which connection (classroom/wire.c). NULL removes it. */
+void sl_set_narration_hook(void (*hook)(void));
+
 /* Like sl_narrate, for an event that happened at WHEN (sl_now() seconds)
  * rather than now: the wire tap's segments, so that whatever orders lines
  * by time puts each segment where it happened. */
