@@ -11,6 +11,7 @@
 
 #include "classroom.h"
 #include "cli.h"
+#include "wire.h"
 
 #include <signal.h>
 #include <string.h>
@@ -47,6 +48,7 @@ static const struct sl_role roles[] = {
     { "client", NULL, 0,
       "Sends each line of stdin (or each --message) and prints each echo on stdout." },
     { "demo", NULL, 0, "Server and two clients on a free port: the second waits in the backlog." },
+    WIRE_ROLE,
     { NULL, NULL, 0, NULL }
 };
 
@@ -72,6 +74,8 @@ int main(int argc, char **argv)
                                             opt.messages.count };
         return run_client(&settings);
     }
+    if (strcmp(args.role, "wire") == 0)
+        return wire_run(args.argc, args.argv);
     classroom_begin();
     return run_demo(opt.backlog);
 }
