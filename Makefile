@@ -52,7 +52,7 @@ endif
 
 CHAPTERS := $(sort $(notdir $(wildcard chapters/[0-9][0-9]-*)))
 PROGRAMS := $(addprefix bin/,$(CHAPTERS))
-OBJDIR   := bin/.obj
+OBJDIR   := build/obj
 
 # Objects depend on a stamp named after the flags, so changing CC, CFLAGS or
 # SANITIZE rebuilds everything instead of mixing objects built two ways.
@@ -73,6 +73,7 @@ all: $(PROGRAMS)
 # chapters/NN-topic/ with .c files in it becomes bin/NN-topic.
 define chapter_program
 bin/$(1): $(sort $(patsubst %.c,$(OBJDIR)/%.o,$(wildcard chapters/$(1)/*.c)) $(PLUMBING_OBJS)) $(CLASSROOM_OBJS) $(COMMON_OBJS)
+	@mkdir -p bin
 	$$(Q_LD)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LIBS)
 endef
 $(foreach chapter,$(CHAPTERS),$(eval $(call chapter_program,$(chapter))))
@@ -113,5 +114,5 @@ lint:
 	@tests/lint/run
 
 clean:
-	rm -rf bin
+	rm -rf bin build
 	@$(MAKE) --no-print-directory -C tests/bench clean

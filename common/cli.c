@@ -189,15 +189,16 @@ static void print_wrapped(const char *left, const char *text)
     printf("%s\n", text);
 }
 
-static void print_option_help(const struct sl_option *option)
+/* One option's line(s); SHOW_ROLES names the roles it is for (whole-program help). */
+static void print_option_help(const struct sl_option *option, int show_roles)
 {
     char left[48], text[512];
     snprintf(left, sizeof left, "%s%s%s", option->name,
              option->arg ? " " : "", option->arg ? option->arg : "");
     const char *fallback = default_of(option);
-    int used = snprintf(text, sizeof text, "%s%s%s%s", option->roles ? "(" : "",
-                        option->roles ? option->roles : "", option->roles ? ") " : "",
-                        option->help);
+    const char *roles = show_roles ? option->roles : NULL;
+    int used = snprintf(text, sizeof text, "%s%s%s%s", roles ? "(" : "", roles ? roles : "",
+                        roles ? ") " : "", option->help);
     if (option->kind == SL_LIST && used > 0 && (size_t)used < sizeof text)
         used += snprintf(text + used, sizeof text - (size_t)used, " (repeatable)");
     if (fallback[0] != '\0' && used > 0 && (size_t)used < sizeof text)
@@ -225,10 +226,12 @@ static _Noreturn void print_help(const struct sl_program *program, const struct 
     printf("\noptions:\n");
     for (const struct sl_option *o = program->options; o->name != NULL; o++) {
         if (applies_to_role(o, role ? role->name : NULL))
-            print_option_help(o);
+            print_option_help(o, role == NULL);
     }
-    for (const struct sl_option *o = common_options; o->name != NULL; o++)
-        print_option_help(o);
+    for (const struct sl_option *o = common_options; o->name != NULL; o++) {
+        if (applies_to_role(o, role ? role->name : NULL))
+            print_option_help(o, role == NULL);
+    }
     print_wrapped("--help", "this help (also after a role)");
     printf("\nexit status: 0 success, 1 runtime failure, 2 bad usage\n");
     if (program->epilog != NULL)

@@ -240,3 +240,76 @@ reach_other_address() {
     [[ $status -eq 0 && $output == "still here" ]]
     is_running "$SERVER_PID"
 }
+
+
+@test "--timeout: against a server that accepts and never answers, the client gives up in time with status 3" {
+    make -s -C "$BATS_TEST_DIRNAME/hostile" >/dev/null
+    start_background silent "$ROOT/build/tools/hostile" --hold 10 accept-close
+    wait_for_line "$BATS_TEST_TMPDIR/silent.log" '^listening on ' 5
+    local port started elapsed
+    port=$(sed -n 's/^listening on .*://p' "$BATS_TEST_TMPDIR/silent.log")
+    started=$(date +%s%N)
+    run --separate-stderr timeout 5 "$BIN" client --port "$port" --timeout 1 --message hello
+    elapsed=$((($(date +%s%N) - started) / 1000000))
+    [[ $status -eq 3 ]] || { echo "status $status: $stderr"; return 1; }
+    [[ $stderr =~ \[client\]\ recv\(fd\ [0-9]+\)\ -\>\ -1\ (EAGAIN|EWOULDBLOCK) ]] ||
+        { echo "$stderr"; return 1; }
+    [[ $stderr == *"01-blocking: recv: no answer within 1 s (--timeout)" ]]
+    ((elapsed >= 900 && elapsed < 1500)) || { echo "took $elapsed ms"; return 1; }
+}
+
+@test "--timeout: a client left in the backlog of a busy server gives up with status 3; without it, it waits" {
+    start_server --quiet
+    start_background first bash -c "sleep 10 | exec '$BIN' client --port $PORT"
+    wait_for_line "$BATS_TEST_TMPDIR/first.log" 'connect\(.*\) -> 0' 5
+    run --separate-stderr timeout 5 "$BIN" client --port "$PORT" --quiet --timeout 1 --message hello
+    [[ $status -eq 3 && $stderr == *"no answer within 1 s (--timeout)" ]]
+    # The default waits as long as it takes: here, until timeout(1) ends it.
+    run timeout 1.5 "$BIN" client --port "$PORT" --quiet --message hello
+    [[ $status -eq 124 ]]
+}
+
+@test "the client notices a server that is not an echo server, instead of printing its bytes as the echo" {
+    make -s -C "$BATS_TEST_DIRNAME/hostile" >/dev/null
+    start_background liar "$ROOT/build/tools/hostile" serve-garbage 100
+    wait_for_line "$BATS_TEST_TMPDIR/liar.log" '^listening on ' 5
+    local port
+    port=$(sed -n 's/^listening on .*://p' "$BATS_TEST_TMPDIR/liar.log")
+    run --separate-stderr timeout 5 "$BIN" client --port "$port" --quiet --message 'hello'
+    [[ $status -eq 1 ]]
+    [[ $stderr == *"01-blocking: recv: the reply is not an echo of what was sent"* ]]
+    [[ -z $output ]]
+}
+
+@test "EMFILE: a server with no descriptor left for a client says why it stops" {
+    # fds 0-2 and the listener fill a limit of 4: accept() has no descriptor to give.
+    (exec_with_std_fds_only bash -c 'ulimit -n 4 && exec "$0" server --port 0' "$BIN") \
+        >"$BATS_TEST_TMPDIR/s.log" 2>&1 3>&- </dev/null &
+    STARTED_PIDS+=("$!")
+    wait_for_line "$BATS_TEST_TMPDIR/s.log" '^listening on ' 5
+    local port
+    port=$(sed -n 's/^listening on .*://p' "$BATS_TEST_TMPDIR/s.log")
+    run timeout 5 "$BIN" client --port "$port" --quiet --timeout 2 --message x
+    wait_for_line "$BATS_TEST_TMPDIR/s.log" 'no descriptor is left' 5
+    grep -q '^\[server\] accept(fd 3) -> -1 EMFILE' "$BATS_TEST_TMPDIR/s.log"
+    grep -q '^01-blocking: accept: EMFILE (.*): no descriptor is left for a client' "$BATS_TEST_TMPDIR/s.log"
+}
+
+@test "a client whose connect() meets a full backlog says it is waiting in connect()" {
+    start_server --backlog 1 --quiet
+    # One client served, two more queued (Linux queues backlog + 1): all held open.
+    local i
+    for i in 1 2 3; do
+        start_background "held$i" bash -c "sleep 10 | exec '$BIN' client --port $PORT"
+        wait_for_line "$BATS_TEST_TMPDIR/held$i.log" 'connect\(.*\) -> 0' 5
+    done
+    start_background blocked bash -c "sleep 10 | exec '$BIN' client --port $PORT"
+    wait_for_line "$BATS_TEST_TMPDIR/blocked.log" 'connect\(127.0.0.1:[0-9]+\) \.\.\. \(blocks for the handshake\)' 5
+    # It really is stuck in the handshake: its socket is in SYN-SENT.
+    local deadline=$((SECONDS + 5))
+    until ss -tan | grep -q "SYN-SENT.*127.0.0.1:$PORT"; do
+        ((SECONDS < deadline)) || { ss -tan; return 1; }
+        sleep 0.05
+    done
+    ! grep -q 'connect(.*) -> 0' "$BATS_TEST_TMPDIR/blocked.log"
+}

@@ -254,3 +254,159 @@ seconds_since() {
     # About 40 ms a message on Linux (its minimum delayed ACK); other systems wait longer.
     awk -v w="$whole" -v p="$pieces" -v n="$nodelay" 'BEGIN { exit !(w < 0.25 && n < 0.25 && p >= 0.5) }'
 }
+
+# ---- the command line: defaults from the table, statuses, 80 columns -------
+
+@test "--help fits 80 columns, prints the defaults the programs use, and lists exit status 3" {
+    local role
+    for role in "" server client demo; do
+        run -0 "$BIN" $role --help
+        awk 'length > 80 { print "over 80 columns: " $0; bad = 1 } END { exit bad }' <<<"$output"
+    done
+    run -0 "$BIN" client --help
+    [[ $output == *'(default 32)'* && $output == *'(default 4096)'* ]]
+    # What the client does by default: it waits for as long as the server takes.
+    [[ $output == *'--timeout SEC'*'0: wait forever (default 0)'* ]]
+    [[ $output == *'3 (client) --timeout'* ]]
+    [[ $output == *'Without --timeout the client waits for each reply as long as the server takes.'* ]]
+    # The printed defaults are the ones in force: 32-byte messages, recv() of 4096.
+    start_server
+    run -0 --separate-stderr client --message defaults
+    wait_for_line "$SERVER_LOG" 'message 1 complete' 5
+    grep -Eq '^\[server\] recv\(fd [0-9]+, up to 4096\) -> 32 bytes \(32/32\)$' "$SERVER_LOG"
+}
+
+@test "counts are singular when they are 1: '1 byte', never '1 bytes'" {
+    start_server --msglen 1 --break-after 0
+    run -1 --separate-stderr client --msglen 1 --message a
+    wait_for_line "$SERVER_LOG" 'echoing only 0 bytes of it' 5
+    start_server --msglen 1
+    run -0 --separate-stderr client --msglen 1 --message a
+    [[ $output == a ]]
+    wait_for_line "$SERVER_LOG" 'message 1 complete: echoing its 1 byte$' 5
+    grep -Eq '^\[server\] recv\(fd [0-9]+, up to 4096\) -> 1 byte \(1/1\)$' "$SERVER_LOG"
+    run client --msglen 1 --message ab
+    expect_usage_error
+    [[ $output == *'--message 1 is 2 bytes, longer than --msglen (1 byte)'* ]]
+    run grep -h ' 1 bytes' "$SERVER_LOG"
+    [[ $status -eq 1 ]]
+}
+
+@test "a reset is narrated by errno name, as strace shows it" {
+    start_server
+    exec {peer}<>"/dev/tcp/127.0.0.1/$PORT"
+    # A message and 8 bytes of the next; the echo of the first is left unread,
+    # so closing sends a reset (RST) instead of a FIN.
+    printf '%s' "$(padded one 32)12345678" >&"$peer"
+    wait_for_line "$SERVER_LOG" 'send\(fd [0-9]+, 32 bytes\) -> 32 bytes \(32/32\)$' 5
+    exec {peer}>&-
+    wait_for_line "$SERVER_LOG" 'recv\(fd [0-9]+, up to 4096\) -> -1 ECONNRESET \(.*\) after 8 of 32 bytes$' 5
+}
+
+@test "the server's --recv-size 40 carves 96 bytes into three messages over three recv()s" {
+    start_server --recv-size 40
+    exec {peer}<>"/dev/tcp/127.0.0.1/$PORT"
+    printf '%s' "$(padded one 32)$(padded two 32)$(padded three 32)" >&"$peer"
+    reply=$(timeout 5 head -c 96 <&"$peer")
+    exec {peer}>&-
+    [[ $reply == "$(padded one 32)$(padded two 32)$(padded three 32)" ]]
+    wait_for_line "$SERVER_LOG" 'the client closed its side' 5
+    grep -Eq 'recv\(fd [0-9]+, up to 40\) -> 40 bytes \(40 buffered: 1 whole message \+ 8 bytes of the next\)$' "$SERVER_LOG"
+    grep -Eq 'recv\(fd [0-9]+, up to 40\) -> 40 bytes \(48 buffered: 1 whole message \+ 16 bytes of the next\)$' "$SERVER_LOG"
+    grep -Eq 'recv\(fd [0-9]+, up to 40\) -> 16 bytes \(32/32\)$' "$SERVER_LOG"
+    grep -q 'message 3 complete' "$SERVER_LOG"
+}
+
+# ---- waiting: the client's --timeout (issue 18) ------------------------------
+
+@test "against a server that never answers, the client waits; --timeout 1 ends it in time, status 3" {
+    [[ -n ${EPOCHREALTIME:-} ]] || skip "bash without EPOCHREALTIME (bash 5+) can't time this"
+    # It accepts and reads, and never answers: it waits for the rest of a
+    # 64-byte message that the 32-byte client will never send.
+    start_server --msglen 64
+    # By default the client waits as long as it takes: still waiting at 1.2 s.
+    run timeout 1.2 "$BIN" client --port "$PORT" --message 'anyone there?'
+    [[ $status -eq 124 ]]
+    wait_for_line "$SERVER_LOG" 'connection broken after 32 of 64 bytes' 5
+    local start elapsed
+    start=$EPOCHREALTIME
+    run --separate-stderr timeout 10 "$BIN" client --port "$PORT" --timeout 1 --message 'anyone there?'
+    elapsed=$(seconds_since "$start")
+    echo "status $status after $elapsed s"
+    [[ $status -eq 3 ]]
+    [[ -z $output ]]
+    [[ ${stderr_lines[-1]} == '02-fixed-length: recv: no answer within 1 s (--timeout)' ]]
+    printf '%s\n' "${stderr_lines[@]}" | grep -Eq '^\[client\] recv\(fd [0-9]+, up to 32\) -> -1 EAGAIN \(.*\) after 0 of 32 bytes$'
+    printf '%s\n' "${stderr_lines[@]}" | grep -Fqx '[client] setsockopt(SO_RCVTIMEO and SO_SNDTIMEO, 1 s) -> 0'
+    awk -v e="$elapsed" 'BEGIN { exit !(e >= 0.9 && e < 1.5) }'
+}
+
+@test "--timeout bounds each recv(), not the exchange: a reply trickling in for 0.9 s beats --timeout 0.5" {
+    [[ -n ${EPOCHREALTIME:-} ]] || skip "bash without EPOCHREALTIME (bash 5+) can't time this"
+    # Four one-byte pieces, 0.3 s apart: no recv() waits more than 0.3 s.
+    start_server --msglen 4 --chunk 1 --pause 300
+    local start elapsed
+    start=$EPOCHREALTIME
+    run --separate-stderr client --msglen 4 --timeout 0.5 --message abcd
+    elapsed=$(seconds_since "$start")
+    echo "status $status after $elapsed s"
+    [[ $status -eq 0 && $output == abcd ]]
+    awk -v e="$elapsed" 'BEGIN { exit !(e >= 0.85) }'
+}
+
+# ---- out of descriptors (issue 18) -------------------------------------------
+
+@test "under ulimit -n 4 the server's accept() fails with EMFILE: it says why it can't recover, and exits 1 at once" {
+    local log="$BATS_TEST_TMPDIR/emfile.log" status=0
+    # Four descriptors: stdin, stdout, stderr and the listener. None for a
+    # client. (LeakSanitizer, in a SANITIZE=1 build, would need a fifth at exit.)
+    (ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 exec_with_std_fds_only \
+        timeout 5 bash -c 'ulimit -n 4 && exec "$0" server --port 0' "$BIN") \
+        >"$log" 2>&1 </dev/null || status=$?
+    cat "$log"
+    [[ $status -eq 1 ]]
+    grep -q '^listening on 127.0.0.1:' "$log"
+    grep -Eq '^\[server\] accept\(fd 3\) -> -1 EMFILE \(.*\)$' "$log"
+    [[ $(tail -n 1 "$log") == '02-fixed-length: accept: EMFILE ('*'): no descriptor is left for a client, and this server holds none it could close (raise `ulimit -n`)' ]]
+    # It stopped at the first failure instead of trying again and again.
+    [[ $(grep -c 'accept(fd 3) -> -1' "$log") -eq 1 ]]
+}
+
+# ---- the demo: scenes, 80 columns, no --port ---------------------------------
+
+@test "demo: five scenes in order, each finished before the next; no line over 80 columns; --port refused" {
+    run -0 timeout 20 "$BIN" demo
+    awk 'length > 80 { print "over 80 columns: " $0; bad = 1 } END { exit bad }' <<<"$output"
+    local log="$BATS_TEST_TMPDIR/demo.log"
+    (exec_with_std_fds_only timeout 20 "$BIN" demo) 2>"$log" >/dev/null
+    grep -n '^== ' "$log"
+    [[ $(grep -c '^== ' "$log") -eq 5 ]]
+    # scene N: the lines after the Nth heading, up to the next (each ends
+    # with the empty line before the next heading).
+    scene() { awk -v n="$1" '/^== / { s++; next } s == n && NF' "$log"; }
+    [[ $(scene 1 | tail -n 1) == '[server] listen(fd 3, backlog 8) -> 0' ]]
+    [[ $(scene 2) == *'[client] send(fd 3, 32 bytes) -> 32 bytes (32/32)'* ]]
+    [[ $(scene 2) != *'[server]'* ]]
+    [[ $(scene 3) == *'[server] recv(fd 4, up to 4096) -> 64 bytes (64 buffered: 2 whole messages)'* ]]
+    [[ $(scene 3 | tail -n 1) == '[server] send(fd 4, 32 bytes) -> 32 bytes (32/32)' ]]
+    [[ $(scene 3) != *'[client]'* ]]
+    [[ $(scene 4 | grep -c '^\[client\] recv(fd 3, up to 10) -> 10 bytes') -eq 6 ]]
+    [[ $(scene 4) != *'[server]'* ]]
+    [[ $(scene 5) == *'[server] message 3 complete'* ]]
+    run "$BIN" demo --port 9002
+    expect_usage_error
+    [[ $output == *'--port is not a demo option'* ]]
+}
+
+# ---- nc needs -N to say it is done ---------------------------------------------
+
+@test "nc -N gets the echo and ends; plain nc never says it is done, and waits" {
+    command -v nc >/dev/null || skip "no nc on this machine"
+    nc -h 2>&1 | grep -q -- '^[[:space:]]*-N' || skip "this nc has no -N (it is not OpenBSD netcat)"
+    start_server
+    run -0 timeout 5 nc -N 127.0.0.1 "$PORT" < <(printf '%-32s' hello)
+    [[ $output == "$(padded hello 32)" ]]
+    wait_for_line "$SERVER_LOG" 'the client closed its side' 5
+    run timeout 0.5 nc 127.0.0.1 "$PORT" < <(printf '%-32s' hello)
+    [[ $status -eq 124 ]]
+}

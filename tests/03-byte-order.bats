@@ -112,7 +112,7 @@ raw_exchange() {
     [[ ${lines[-1]} == -1 ]]
     # and the narration counts the same bytes each way
     [[ $stderr == *"send(fd "*", 20 bytes) -> 20"* ]]
-    [[ $stderr == *"reply: status 0, sum ff ff ff ff ff ff ff ff -> -1 (9 bytes)"* ]]
+    [[ $stderr == *"sum: ff ff ff ff ff ff ff ff -> -1 (reply: 9 bytes)"* ]]
 }
 
 @test "--hexdump --text: the text request and reply are exactly the decimal lines" {
@@ -204,7 +204,7 @@ raw_exchange() {
     run -3 --separate-stderr client --text --unchecked --quiet "$(printf '%065d' 7)"
     [[ $stderr == *"line 1 is longer than 64 characters" ]]
     run -3 --separate-stderr client --text --quiet --stop-after 3 12 34
-    [[ $stderr == *"the request ended after 1 lines, without its empty line" ]]
+    [[ $stderr == *"the request ended after 1 line, without its empty line" ]]
     run -3 --separate-stderr client --text --quiet --stop-after 4 12 34
     [[ $stderr == *"the request ended in the middle of line 2, without its empty line" ]]
     run -3 --separate-stderr bash -c "seq 10001 | timeout 10 '$BIN' client --text --quiet --port $PORT"
@@ -260,4 +260,157 @@ raw_exchange() {
     [[ $output == *"status 0, then the sum (8 bytes, signed): 9 bytes"* ]]
     [[ $output == *"count over 10000"* ]]
     [[ $output == *"3 (client) the server answered with an error reply"* ]]
+}
+
+# read_in_host_order "HEX BYTES": the 8 bytes as a signed integer in this
+# machine's order, as od(1) reads them: what a client that forgot to convert
+# the sum would print.
+read_in_host_order() {
+    hex_to_text "$1" | od -An -td8 | tr -d ' '
+}
+
+@test "the --wrong-order-reply exercise: only a sum whose 8 bytes are a palindrome survives" {
+    little_endian_or_skip
+    start_server
+    # 1 + 2: a small sum, yet its bytes come back reversed: 3 << 56
+    run -0 --separate-stderr client --quiet --hexdump 1 2
+    [[ $(read_in_host_order "$(wire_bytes '<' | cut -d' ' -f2-9)") == 216172782113783808 ]]
+    # 257 (01 01 in its last two bytes) is small and needs no carry: reversed too
+    run -0 --separate-stderr client --quiet --hexdump 257
+    [[ $(read_in_host_order "$(wire_bytes '<' | cut -d' ' -f2-9)") == 72339069014638592 ]]
+    # the palindromes survive: 0, -1, and 01 00 00 00 00 00 00 01
+    local sum
+    for sum in 0 -1 72057594037927937; do
+        run -0 --separate-stderr client --quiet --hexdump -- "$sum"
+        [[ $(read_in_host_order "$(wire_bytes '<' | cut -d' ' -f2-9)") == "$sum" ]]
+    done
+}
+
+@test "text: a NUL byte in a line is refused like any other non-digit, not taken as the line's end" {
+    start_server --text
+    # "1", NUL, "2": one line of three bytes, not the number 1
+    run -0 raw_exchange "$PORT" '1\0002\n\n'
+    [[ $(hex_to_text "$output") == "error: line 1: '1?2' is not a whole number" ]]
+    # a line of one NUL is not the empty line that ends the request
+    run -0 raw_exchange "$PORT" '5\n\000\n\n'
+    [[ $(hex_to_text "$output") == "error: line 2: '?' is not a whole number" ]]
+    run -0 --separate-stderr client --text --quiet 1 2
+    [[ $output == 3 ]]
+}
+
+@test "the server's drain after its reply: SO_RCVTIMEO bounds it, and its EAGAIN is named" {
+    start_server
+    # A peer that reads the whole reply (to the server's FIN) and then keeps
+    # the connection open, without closing, for longer than the drain waits.
+    start_background holder bash -c 'exec 5<>"/dev/tcp/127.0.0.1/$1"
+        printf "\0\0\0\1\0\0\0\0\0\0\0\52" >&5; od -An -tx1 <&5; exec sleep 8' _ "$PORT"
+    wait_for_line "$BATS_TEST_TMPDIR/holder.log" '00 00 00 00 00 00 00 00 2a' 5
+    grep -q 'setsockopt(SO_RCVTIMEO, 1 s) -> 0: a recv gives up after 1 s' "$SERVER_LOG"
+    wait_for_line "$SERVER_LOG" \
+        'recv\(fd 4\) -> -1 EAGAIN \(.*\): no close within 1 s \(SO_RCVTIMEO\), closing anyway' 5
+    ! grep -q 'Resource temporarily unavailable)$' "$SERVER_LOG"
+    # and then the server serves the next client, the holder still connected
+    run -0 --separate-stderr client --quiet 40 2
+    [[ $output == 42 ]]
+    is_running "$HOLDER_PID"
+}
+
+# elapsed_ms START: milliseconds since START (an $EPOCHREALTIME).
+elapsed_ms() {
+    local now=${EPOCHREALTIME/./} then=${1/./}
+    echo $(((now - then) / 1000))
+}
+
+@test "client --timeout 1: a server that accepts and never answers ends the wait in 1.5 s, status 4" {
+    make -s -C "$ROOT/tests/hostile" >/dev/null
+    start_background silent "$ROOT/build/tools/hostile" --hold 10 accept-close
+    wait_for_line "$BATS_TEST_TMPDIR/silent.log" '^listening on' 5
+    PORT=$(sed -n 's/^listening on .*://p' "$BATS_TEST_TMPDIR/silent.log")
+    local started=$EPOCHREALTIME
+    run -4 --separate-stderr client --timeout 1 1 2
+    local took
+    took=$(elapsed_ms "$started")
+    echo "took $took ms: $stderr"
+    ((took >= 900 && took < 1500))
+    [[ ${stderr##*$'\n'} == "03-byte-order: recv: no answer within 1 s (--timeout)" ]]
+    [[ $stderr == *"setsockopt(SO_RCVTIMEO and SO_SNDTIMEO, 1 s) -> 0"* ]]
+    [[ $output == "" ]]
+}
+
+@test "client --timeout: a server that never accepts (stopped, the backlog holds us) ends it too" {
+    start_server --text
+    kill -STOP "$SERVER_PID"
+    local started=$EPOCHREALTIME took
+    run -4 --separate-stderr client --text --timeout 0.5 1 2
+    took=$(elapsed_ms "$started")
+    kill -CONT "$SERVER_PID"
+    echo "took $took ms: $stderr"
+    ((took >= 400 && took < 1500))
+    [[ ${stderr##*$'\n'} == "03-byte-order: recv: no answer within 0.5 s (--timeout)" ]]
+    run -0 --separate-stderr client --text --quiet --timeout 5 1 2
+    [[ $output == 3 ]]
+}
+
+@test "client --help: --timeout, its default that waits forever, and exit status 4" {
+    run -0 "$BIN" client --help
+    [[ $output == *"--timeout SEC"*"0 waits forever (default 0)"* ]]
+    [[ $output == *"4 (client) no answer within --timeout (without it, the client waits forever)"* ]]
+    ! grep -q '(default .*(default' <<<"$output"
+    run -0 awk 'length > 80' <<<"$output"
+    [[ -z $output ]]
+}
+
+@test "accept() out of descriptors (EMFILE, ulimit -n 4): the server narrates it and says why it stops" {
+    SERVER_LOG=$BATS_TEST_TMPDIR/emfile.log
+    # 0, 1, 2 and the listener (fd 3): no descriptor is left for a client.
+    (exec_with_std_fds_only bash -c 'ulimit -n 4 && exec "$0" server --port 0' "$BIN") \
+        >"$SERVER_LOG" 2>&1 3>&- </dev/null &
+    local pid=$!
+    STARTED_PIDS+=("$pid")
+    wait_for_line "$SERVER_LOG" '^listening on ' 10 "$pid"
+    PORT=$(sed -n 's/^listening on .*://p' "$SERVER_LOG")
+    # Linux's accept() takes the descriptor before it waits, and fails at
+    # once; elsewhere it may wait for a client: here is one (refused or reset).
+    run -1 --separate-stderr client --quiet 1 2
+    wait_for_line "$SERVER_LOG" 'holds none it could close' 5 "$pid"
+    local status=0
+    wait "$pid" || status=$?
+    cat "$SERVER_LOG"
+    ((status == 1))
+    grep -Eq '^\[server\] accept\(fd 3\) -> -1 EMFILE \(' "$SERVER_LOG"
+    grep -q '^03-byte-order: accept: EMFILE (.*): no descriptor is left for a client, and this server holds none it could close' "$SERVER_LOG"
+}
+
+@test "show: at most 64 integers, and past that it says so" {
+    run -0 "$BIN" show $(seq 64)
+    [[ $output == *$'\n'"64 "* ]]
+    run "$BIN" show $(seq 65)
+    expect_usage_error
+    [[ $output == *"at most 64 integers"* ]]
+}
+
+@test "demo: each scene under its heading, its lines done before the next one starts, 80 columns" {
+    run -0 timeout 20 "$BIN" demo
+    local long
+    long=$(awk 'length > 80' <<<"$output")
+    [[ -z $long ]] || { echo "over 80 columns: $long"; false; }
+    # the scenes, in order, the setup first
+    run -0 grep -c '^== ' <<<"$output"
+    [[ $output == 6 ]]
+    run -0 timeout 20 "$BIN" demo
+    [[ ${lines[0]} == "== setup: "* ]]
+    # every exchange scene ends with its server's close(), before the next heading
+    local scene="" line closes=0
+    for line in "${lines[@]}"; do
+        if [[ $line == "== "* ]]; then
+            [[ -z $scene || $scene == *setup* || $scene == *"both ways"* || $closes -eq 1 ]] ||
+                { echo "scene '$scene': $closes server closes before the next heading"; false; }
+            scene=$line closes=0
+        fi
+        [[ $line == "[server] close(fd "* ]] && closes=$((closes + 1))
+        if [[ $line == *"dropped 32 bytes the request did not use"* ]]; then
+            [[ $scene == *"(--wrong-order)" ]] || { echo "dropped line in '$scene'"; false; }
+        fi
+    done
+    ((closes == 1))
 }

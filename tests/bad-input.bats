@@ -11,12 +11,12 @@ CHAPTER=01-blocking     # test_helper wants one; the tests loop over every progr
 load test_helper
 load hardening
 
-HOSTILE="$ROOT/bin/hostile"
+HOSTILE="$ROOT/build/tools/hostile"
 TABLE="$BATS_TEST_DIRNAME/bad-input.table"
 # --help's names for values: numbers (I,N,C: a list of them), one word of a
 # fixed set, any text. Every option's value name must be in one of them.
 NUMERIC_ARGS=" N MS K BYTES SEC I,N,C "
-WORD_ARGS=" MODE "
+WORD_ARGS=" MODE WHEN "
 TEXT_ARGS=" ADDR H TEXT STR "
 
 setup_file() {
@@ -33,7 +33,8 @@ programs() {
 
 # roles PROGRAM: the roles its --help lists.
 roles() {
-    "$ROOT/bin/$1" --help | awk '/^roles:/ { on = 1; next } /^$/ { on = 0 } on { print $1 }'
+    # A role's help that wraps goes on under column 28: not a role.
+    "$ROOT/bin/$1" --help | awk '/^roles:/ { on = 1; next } /^$/ { on = 0 } on && !/^   / { print $1 }'
 }
 
 # options PROGRAM ROLE: "--option ARG REPEATABLE" per option of the role's
@@ -41,16 +42,23 @@ roles() {
 # else "-"), --quiet and --help left out.
 options() {
     "$ROOT/bin/$1" "$2" --help | awk '
+        function flush() { if (name != "") print name, arg, (text ~ /repeatable/ ? "repeatable" : "-"); name = "" }
         /^options:/ { on = 1; next }
-        /^$/ { on = 0 }
-        on && $1 ~ /^--/ && $1 != "--quiet" && $1 != "--help" {
+        /^$/ { flush(); on = 0 }
+        # A help text that wraps goes on under column 28 (common/cli.c, print_wrapped).
+        on && /^                           / { text = text $0; next }
+        on && $1 ~ /^--/ {
+            flush()
+            if ($1 == "--quiet" || $1 == "--help") next
             # The option and its value name fill a 24-column field (common/
-            # socklab.c, print_option_help); past 24, guess from the case.
+            # cli.c, print_option_help); past 24, guess from the case.
             left = substr($0, 27, 1) == " " ? substr($0, 3, 24) : $1 " " $2
             n = split(left, word, " ")
             arg = (n > 1 && word[2] ~ /^[A-Z]/) ? word[2] : "-"
-            print $1, arg, (/repeatable/ ? "repeatable" : "-")
-        }'
+            name = $1
+            text = $0
+        }
+        END { flush() }'
 }
 
 # A port where every connect is refused, held (bound, not listening) by the

@@ -21,7 +21,7 @@ setup_file() {
 @test "fuzz replay: every seed and every past crash passes each target's checks" {
     for target in "${TARGETS[@]}"; do
         # (the options target's inputs print --help and usage errors on the way)
-        run "$ROOT/bin/fuzz/replay-$target" "$FUZZ/corpus/$target" "$FUZZ/regressions/$target"
+        run "$ROOT/build/fuzz/replay-$target" "$FUZZ/corpus/$target" "$FUZZ/regressions/$target"
         echo "$target: ${lines[-1]}"
         [ "$status" -eq 0 ]
         [[ ${lines[-1]} =~ ^replayed\ [1-9][0-9]*\ inputs:\ all\ passed$ ]]

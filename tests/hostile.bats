@@ -12,7 +12,7 @@ CHAPTER=01-blocking     # test_helper wants one; each row sets BIN to its own
 load test_helper
 load hardening
 
-HOSTILE="$ROOT/bin/hostile"
+HOSTILE="$ROOT/build/tools/hostile"
 # How far a server's peak memory (VmHWM) may rise above its resident size at
 # start: 3 MiB, generous (stdio buffers, chapter 4's 1 MiB message limit, 300
 # connections at once), yet under the 4 MiB of garbage below, so a server

@@ -23,7 +23,11 @@ struct client_settings {
     int port;
     const char *const *messages;    /* lines to send instead of stdin, or NULL */
     int message_count;
+    double timeout;             /* seconds to wait for an echo; 0: as long as it takes */
 };
+
+/* The client's exit status when --timeout expires. */
+enum { EXIT_NO_ANSWER = 3 };
 
 /* server.c */
 int run_server(const struct server_settings *settings);

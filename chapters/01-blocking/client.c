@@ -6,7 +6,7 @@
  * that what came back is what it sent: a server that is not an echo server
  * (a banner, `nc -l`) is reported, not silently printed as if it were.
  *
- * Usage: 01-blocking client [--host H] [--port N] [--message TEXT]...
+ * Usage: 01-blocking client [--host H] [--port N] [--message TEXT]... [--timeout SEC]
  * See also: sockets.c (connect_to_server, send_all), server.c, recv(2).
  */
 #include "blocking.h"
@@ -25,9 +25,17 @@
 static void echo_messages(int fd, const struct client_settings *settings);
 static void echo_stdin(int fd);
 
+/* The receive timeout in force, for the message when it expires. */
+static double timeout_seconds;
+
 int run_client(const struct client_settings *settings)
 {
     int fd = connect_or_exit(settings->host, settings->port);
+    /* SO_RCVTIMEO makes a blocking recv() give up with EAGAIN, so a server
+     * that accepted and then went silent can't hold us forever. */
+    timeout_seconds = settings->timeout;
+    if (settings->timeout > 0 && set_timeouts(fd, settings->timeout) == -1)
+        sl_fail_errno("setsockopt SO_RCVTIMEO");
     if (settings->message_count > 0)
         echo_messages(fd, settings);
     else
@@ -58,6 +66,11 @@ static void read_echo(int fd, const char *sent, size_t length)
         ssize_t n = recv(fd, buffer, want, 0);
         if (n == -1 && errno == EINTR)
             continue;
+        if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            sl_narrate("recv(fd %d) -> -1 %s: the timeout expired", fd, sl_errno(errno));
+            sl_fail_status(EXIT_NO_ANSWER, "recv: no answer within %g s (--timeout)",
+                           timeout_seconds);
+        }
         if (n == -1)
             sl_fail_errno("recv");
         if (n == 0)

@@ -24,7 +24,8 @@ static struct {
     int once;
     int no_reuseaddr;
     struct sl_list messages;
-} opt = { "127.0.0.1", "localhost", 9001, 8, 0, 0, { { NULL }, 0 } };
+    double timeout;
+} opt = { "127.0.0.1", "localhost", 9001, 8, 0, 0, { { NULL }, 0 }, 0 };
 
 static const struct sl_option options[] = {
     { "--bind", SL_TEXT, &opt.bind_address, 0, 0, "server", "ADDR",
@@ -39,6 +40,8 @@ static const struct sl_option options[] = {
     { "--host", SL_TEXT, &opt.host, 0, 0, "client", "H", "server name or address" },
     { "--message", SL_LIST, &opt.messages, 0, 0, "client", "TEXT",
       "send TEXT as a line instead of reading stdin" },
+    { "--timeout", SL_SECONDS, &opt.timeout, 0, 3600, "client", "SEC",
+      "give up (exit 3) when an echo takes longer than SEC; 0 waits as long as it takes" },
     { NULL, SL_FLAG, NULL, 0, 0, NULL, NULL, NULL }
 };
 
@@ -54,7 +57,8 @@ static const struct sl_role roles[] = {
 
 static const struct sl_program program = {
     "01-blocking", "blocking sockets: an echo server that serves one client at a time",
-    roles, options, NULL
+    roles, options,
+    "       3 (client) no answer within --timeout\n"
 };
 
 int main(int argc, char **argv)
@@ -71,7 +75,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(args.role, "client") == 0) {
         struct client_settings settings = { opt.host, opt.port, opt.messages.items,
-                                            opt.messages.count };
+                                            opt.messages.count, opt.timeout };
         return run_client(&settings);
     }
     if (strcmp(args.role, "wire") == 0)

@@ -16,7 +16,6 @@
 #include "sockets.h"
 
 #include <errno.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -37,23 +36,13 @@ int run_server(const struct server_settings *settings)
     return SL_EXIT_OK;
 }
 
-/* Serves clients one after another, COUNT of them (0: forever). */
+/* Serves clients one after another, COUNT of them (0: forever). Between two
+ * clients it holds only the listener: out of descriptors, accept_or_exit()
+ * stops the server and says why (sockets.c). */
 void serve(int listener, int count)
 {
     for (int served = 0; count == 0 || served < count;) {
-        int client = accept_client(listener);
-        if (client == -1) {
-            /* A connection can fail between arriving and being accepted
-             * (ECONNABORTED): that is the client's problem, not ours. Out of
-             * descriptors (EMFILE), this one-client server has nothing it
-             * could close to make room: it stops, and says why. */
-            if (errno == ECONNABORTED)
-                continue;
-            if (errno == EMFILE || errno == ENFILE)
-                sl_fail("accept: %s: no descriptor is left for a client, and this server "
-                        "holds none it could close (raise `ulimit -n`)", sl_errno(errno));
-            sl_fail_errno("accept");
-        }
+        int client = accept_or_exit(listener);
         echo_until_eof(client);
         close(client);
         sl_narrate("close(fd %d)", client);

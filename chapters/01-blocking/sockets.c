@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -88,6 +89,17 @@ int open_listener(const char *address, int port, int backlog, int reuse_address,
     return listener;
 }
 
+int start_listening(const char *address, int port, int backlog)
+{
+    char why[256];
+    int listener = open_listener(address, port, backlog, 1, why, sizeof why);
+    if (listener == -1)
+        sl_fail("%s", why);
+    if (announce_listening(listener) == -1)
+        sl_fail_errno("getsockname");
+    return listener;
+}
+
 /* accept() waits until the kernel has a finished connection in the backlog,
  * then returns a new socket for it; the listener stays as it was. */
 int accept_client(int listener)
@@ -108,6 +120,26 @@ int accept_client(int listener)
     sl_narrate("accept(fd %d) -> fd %d from %s", listener, client,
                sl_format_address((struct sockaddr *)&peer, peer_length, text));
     return client;
+}
+
+int accept_or_exit(int listener)
+{
+    for (;;) {
+        int client = accept_client(listener);
+        if (client != -1)
+            return client;
+        /* The client gave up between its handshake and our accept(): not
+         * ours to mend, the next one may be fine. */
+        if (errno == ECONNABORTED)
+            continue;
+        int err = errno;
+        close(listener);    /* one descriptor back, for whatever exit() needs */
+        errno = err;
+        if (errno == EMFILE || errno == ENFILE)
+            sl_fail("accept: %s: no descriptor is left for a client, and this server "
+                    "holds none it could close (raise `ulimit -n`)", sl_errno(errno));
+        sl_fail_errno("accept");
+    }
 }
 
 int connect_to_server(const char *host, int port, char *why, size_t why_size)
@@ -167,6 +199,25 @@ int send_all(int fd, const void *data, size_t length, const char *what)
         sl_narrate("send(fd %d, %zu bytes%s%s) -> %zd", fd, length - sent, separator, what, n);
         sent += (size_t)n;
     }
+    return 0;
+}
+
+/* A blocking call waits as long as it takes; these options bound the wait
+ * for each recv() and send() (on Linux, connect() too: SO_SNDTIMEO). */
+int set_timeouts(int fd, double seconds)
+{
+    struct timeval limit;
+    limit.tv_sec = (time_t)seconds;
+    limit.tv_usec = (suseconds_t)((seconds - (double)limit.tv_sec) * 1e6);
+    if (limit.tv_sec == 0 && limit.tv_usec == 0)
+        limit.tv_usec = 1;      /* 0 would mean "no limit", the opposite */
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) == -1 ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit) == -1) {
+        sl_narrate("setsockopt(SO_RCVTIMEO/SO_SNDTIMEO, %g s) -> -1 %s", seconds,
+                   sl_errno(errno));
+        return -1;
+    }
+    sl_narrate("setsockopt(SO_RCVTIMEO and SO_SNDTIMEO, %g s) -> 0", seconds);
     return 0;
 }
 

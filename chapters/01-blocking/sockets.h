@@ -22,6 +22,10 @@
 int open_listener(const char *address, int port, int backlog, int reuse_address, char *why,
                   size_t why_size);
 
+/* For chapters after this one, whose lessons are elsewhere: open_listener
+ * with SO_REUSEADDR and the ready line, or exit 1 with the reason. */
+int start_listening(const char *address, int port, int backlog);
+
 /* The ready line: "listening on ADDR:PORT" with the real port, first on
  * stdout, flushed. 0, or -1 with errno set (getsockname failed). */
 int announce_listening(int listener);
@@ -32,6 +36,17 @@ int local_port(int fd);
 /* accept(), narrated before it blocks and when it returns, retried on EINTR:
  * the connected fd, or -1 with errno set. */
 int accept_client(int listener);
+
+/* accept_client for a server that serves one client at a time, so holds no
+ * other connection between clients: the connected fd. A connection that died
+ * before it was accepted (ECONNABORTED) is skipped. Any other failure ends
+ * the program (exit 1) with the reason; for EMFILE/ENFILE, that no descriptor
+ * is left and such a server has none it could close to make room. */
+int accept_or_exit(int listener);
+
+/* SO_RCVTIMEO and SO_SNDTIMEO of SECONDS on a blocking socket: a recv() or
+ * send() that waits longer fails with EAGAIN. Narrated; 0, or -1 with errno. */
+int set_timeouts(int fd, double seconds);
 
 /* getaddrinfo(HOST), then socket and connect on each address in turn, IPv6
  * and IPv4, until one answers: the connected fd, or -1 with the last reason

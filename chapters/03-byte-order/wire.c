@@ -8,7 +8,7 @@
  * Nothing here does I/O, keeps state or exits: bytes in, numbers out.
  *
  * Usage: see wire.h.
- * See also: byteorder.c (the program), README.md (the wire format), byteorder(3).
+ * See also: server.c, client.c (the callers), README.md (the wire format), byteorder(3).
  */
 #include "wire.h"
 

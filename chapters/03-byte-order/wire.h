@@ -6,7 +6,7 @@
  * fuzzer needs. The format itself is described in README.md and --help.
  *
  * Usage: #include "wire.h" (chapter 3 only).
- * See also: wire.c, byteorder.c, byteorder(3) (htonl, ntohl).
+ * See also: wire.c, server.c and client.c (the callers), byteorder(3) (htonl, ntohl).
  */
 #ifndef SUM_WIRE_H
 #define SUM_WIRE_H
