@@ -14,6 +14,15 @@
  * lost nothing. On lo each packet passes twice, leaving (PACKET_OUTGOING)
  * and arriving (PACKET_HOST): only the first is handed on.
  *
+ * Segments and packets: TCP may hand the device one packet that stands for
+ * several segments of its MSS (GSO, generic segmentation offload: a network
+ * card, or the kernel just before the card, cuts it up). The loopback never
+ * cuts it, so such a packet crosses lo whole. PACKET_VNET_HDR puts a
+ * virtio_net_hdr before each packet saying so (gso_size: the MSS it is to be
+ * cut at), which is how the tap counts segments as TCP does (TCP_INFO).
+ * The kernel gives that header on SOCK_RAW rings only, so the ring has the
+ * link header too (on lo, 14 bytes of Ethernet, all zeros).
+ *
  * Time: the kernel stamps each packet on CLOCK_REALTIME; it is converted to
  * CLOCK_MONOTONIC (sl_now()), the clock of the narration, so that whatever
  * orders narration by time puts each segment among the calls.
@@ -37,6 +46,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_packet.h>
+#include <linux/virtio_net.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <sched.h>
@@ -124,18 +134,20 @@ int capture_network(char *why, size_t size)
 int capture_open(struct capture *c, char *why, size_t size)
 {
     struct tpacket_req ring = { BLOCK_SIZE, BLOCKS, FRAME_SIZE, FRAMES };
-    int version = TPACKET_V2;
+    int version = TPACKET_V2, on = 1;
     struct sockaddr_ll lo;
     memset(&lo, 0, sizeof lo);
     lo.sll_family = AF_PACKET;
     lo.sll_protocol = htons(ETH_P_ALL);
     lo.sll_ifindex = (int)if_nametoindex("lo");
     memset(c, 0, sizeof *c);
-    const char *call = "socket(AF_PACKET, SOCK_DGRAM)";
-    c->fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    const char *call = "socket(AF_PACKET, SOCK_RAW)";
+    c->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
     if (c->fd != -1 &&
         (call = "setsockopt(PACKET_VERSION)",
          setsockopt(c->fd, SOL_PACKET, PACKET_VERSION, &version, sizeof version)) == 0 &&
+        (call = "setsockopt(PACKET_VNET_HDR)",
+         setsockopt(c->fd, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof on)) == 0 &&
         (call = "setsockopt(PACKET_RX_RING)",
          setsockopt(c->fd, SOL_PACKET, PACKET_RX_RING, &ring, sizeof ring)) == 0) {
         call = "mmap(the capture ring)";
@@ -166,13 +178,17 @@ int capture_next(struct capture *c, struct packet *p)
         atomic_thread_fence(memory_order_acquire);   /* the frame's bytes after its status */
         const struct sockaddr_ll *from =
             (const void *)((unsigned char *)frame + TPACKET_ALIGN(sizeof *frame));
-        if (from->sll_pkttype == PACKET_OUTGOING) {
+        size_t link = frame->tp_net - frame->tp_mac;
+        if (from->sll_pkttype == PACKET_OUTGOING && frame->tp_snaplen >= link) {
+            const struct virtio_net_hdr *offload =
+                (const void *)((unsigned char *)frame + frame->tp_mac - sizeof *offload);
             struct timespec real;
             clock_gettime(CLOCK_REALTIME, &real);
             double to_monotonic = sl_now() - ((double)real.tv_sec + (double)real.tv_nsec / 1e9);
             p->bytes = (unsigned char *)frame + frame->tp_net;
-            p->captured = frame->tp_snaplen;
-            p->length = frame->tp_len;
+            p->captured = frame->tp_snaplen - link;
+            p->length = frame->tp_len - link;
+            p->segment_size = offload->gso_type == VIRTIO_NET_HDR_GSO_NONE ? 0 : offload->gso_size;
             p->when = (double)frame->tp_sec + (double)frame->tp_nsec / 1e9 + to_monotonic;
             return 1;
         }

@@ -28,6 +28,8 @@ struct packet {
     const unsigned char *bytes; /* from its IP header on */
     size_t captured;            /* how many of them the ring holds (the first few hundred) */
     size_t length;              /* how long the packet was */
+    unsigned segment_size;      /* for one that stands for several TCP segments (GSO):
+                                   the size it is to be cut at; 0 for a single one */
     double when;                /* when it passed, on the clock of sl_now() */
 };
 

@@ -151,7 +151,7 @@ void conversation_line(struct conversation *c, const struct segment *s, char *li
     }
     long window = scaled_window(f, t, s);
     const char *note = note_for(f, t, s);
-    char flags[SEGMENT_FLAGS_STRLEN], ack[24] = "", options[48] = "", noted[40] = "";
+    char flags[SEGMENT_FLAGS_STRLEN], ack[24] = "", options[48] = "", noted[80] = "";
     if (s->flags & SEGMENT_ACK)
         snprintf(ack, sizeof ack, " ack %u", (unsigned)(s->ack - t->first));
     if (s->mss != 0)
@@ -159,8 +159,11 @@ void conversation_line(struct conversation *c, const struct segment *s, char *li
     if (s->window_scale >= 0)
         snprintf(options + strlen(options), sizeof options - strlen(options), "%swscale %d",
                  s->mss != 0 ? " " : "  ", s->window_scale);
+    if (segment_count(s) > 1)
+        snprintf(noted, sizeof noted, "  (%u segments of %u)", segment_count(s),
+                 s->segment_size);
     if (note != NULL)
-        snprintf(noted, sizeof noted, "  (%s)", note);
+        snprintf(noted + strlen(noted), sizeof noted - strlen(noted), "  (%s)", note);
     snprintf(line, size, "%s -> %s  %s  seq %u%s win %ld len %u%s%s", f->name, t->name,
              segment_flags(s->flags, flags), (unsigned)(s->seq - f->first), ack, window,
              (unsigned)s->length, options, noted);

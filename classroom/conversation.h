@@ -64,8 +64,9 @@ struct conversation *conversation_of(struct conversations *all, const struct seg
 
 /* Writes S's line into LINE (SIZE bytes) and remembers what it said:
  * "client -> server  FIN ACK  seq 25 ack 11 win 512 len 0", a SYN's options
- * after it ("  mss 65495 wscale 7"), and a note when it is a
- * "retransmission", a "keepalive probe", a "window probe" or a "window update". */
+ * after it ("  mss 65495 wscale 7"), "  (2 segments of 32768)" for a packet
+ * that stands for several (GSO), and a note when it is a "retransmission",
+ * a "keepalive probe", a "window probe" or a "window update". */
 void conversation_line(struct conversation *c, const struct segment *s, char *line,
                        size_t size);
 

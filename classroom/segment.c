@@ -155,3 +155,10 @@ uint32_t segment_space(const struct segment *s)
 {
     return s->length + ((s->flags & SEGMENT_SYN) != 0) + ((s->flags & SEGMENT_FIN) != 0);
 }
+
+unsigned segment_count(const struct segment *s)
+{
+    if (s->segment_size == 0 || s->length <= s->segment_size)
+        return 1;
+    return (unsigned)((s->length + s->segment_size - 1) / s->segment_size);
+}

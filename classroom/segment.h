@@ -40,6 +40,9 @@ struct segment {
     uint32_t length;                /* payload bytes the segment carries */
     const unsigned char *payload;   /* the first of them, inside the packet given */
     size_t captured;                /* how many of them the capture holds */
+    unsigned segment_size;          /* not in the bytes: set by the caller for a packet
+                                       that stands for several segments (GSO), the size
+                                       it is to be cut at; 0 for one segment */
 };
 
 /* Decodes PACKET (CAPTURED bytes of a packet that was PACKET_LENGTH bytes
@@ -53,6 +56,10 @@ int segment_decode(const unsigned char *packet, size_t captured, size_t packet_l
 /* FLAGS as words, most telling first: "SYN", "FIN PSH ACK", "RST ACK";
  * "none" for none. Returns BUF (SEGMENT_FLAGS_STRLEN bytes). */
 const char *segment_flags(unsigned flags, char *buf);
+
+/* How many segments of its MSS the packet stands for: 1, unless GSO put
+ * several in one (segment_size). What TCP_INFO counts. */
+unsigned segment_count(const struct segment *s);
 
 /* The sequence space a segment takes: its payload, plus one for a SYN and
  * one for a FIN (each is numbered as if it were a byte). */

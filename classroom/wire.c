@@ -113,6 +113,7 @@ static void narrate_packet(struct tap *t, const struct packet *p)
     struct segment s;
     if (segment_decode(p->bytes, p->captured, p->length, &s) == -1)
         return;
+    s.segment_size = p->segment_size;
     int created;
     struct conversation *c = conversation_of(&t->conversations, &s, &created);
     if (created)
