@@ -161,7 +161,10 @@ static void claim_rows(long pid, const char *ours, struct socket_row *rows, size
     char path[64], link[64], comm[16];
     snprintf(path, sizeof path, "/proc/%ld/ns/net", pid);
     ssize_t n = readlink(path, link, sizeof link - 1);
-    if (n <= 0 || (link[n] = '\0', strcmp(link, ours)) != 0 || read_comm(pid, comm) == -1)
+    if (n <= 0)
+        return;
+    link[n] = '\0';
+    if (strcmp(link, ours) != 0 || read_comm(pid, comm) == -1)
         return;
     snprintf(path, sizeof path, "/proc/%ld/fd", pid);
     DIR *fds = opendir(path);
@@ -170,7 +173,10 @@ static void claim_rows(long pid, const char *ours, struct socket_row *rows, size
         unsigned long inode;
         snprintf(path, sizeof path, "/proc/%ld/fd/%.16s", pid, entry->d_name);
         n = readlink(path, link, sizeof link - 1);
-        if (n <= 0 || (link[n] = '\0', sscanf(link, "socket:[%lu]", &inode)) != 1)
+        if (n <= 0)
+            continue;
+        link[n] = '\0';
+        if (sscanf(link, "socket:[%lu]", &inode) != 1)
             continue;
         for (size_t i = 0; i < count; i++) {
             if (rows[i].inode == inode && rows[i].pid == 0) {

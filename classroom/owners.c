@@ -66,6 +66,8 @@ static int describe(int fd, struct socket_row *r)
     socklen_t local_length = sizeof local, remote_length = sizeof remote;
     int family;
     memset(r, 0, sizeof *r);
+    memset(&local, 0, sizeof local);
+    memset(&remote, 0, sizeof remote);
     if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) == -1 || type != SOCK_STREAM ||
         getsockname(fd, (struct sockaddr *)&local, &local_length) == -1 ||
         wire_address(&local, &r->family, r->local, &r->local_port) == -1 || r->local_port == 0)
@@ -88,8 +90,10 @@ void owners_report(int fd)
         struct socket_row r;
         snprintf(path, sizeof path, "/proc/self/fd/%.16s", entry->d_name);
         ssize_t n = readlink(path, link, sizeof link - 1);
-        if (n <= 0 || (link[n] = '\0', sscanf(link, "socket:[%lu]", &inode)) != 1 ||
-            describe(atoi(entry->d_name), &r) == -1)
+        if (n <= 0)
+            continue;
+        link[n] = '\0';
+        if (sscanf(link, "socket:[%lu]", &inode) != 1 || describe(atoi(entry->d_name), &r) == -1)
             continue;
         int known = 0;
         for (unsigned i = 0; i < sent_count && i < 256; i++)

@@ -8,6 +8,7 @@
  */
 #include "segment.h"
 
+#include <stdio.h>
 #include <string.h>
 
 enum { IPV4_HEADER = 20, IPV6_HEADER = 40, TCP_HEADER = 20, PROTOCOL_TCP = 6 };
@@ -138,16 +139,15 @@ const char *segment_flags(unsigned flags, char *buf)
         { SEGMENT_PSH, "PSH" }, { SEGMENT_ACK, "ACK" }, { SEGMENT_URG, "URG" },
         { SEGMENT_ECE, "ECE" }, { SEGMENT_CWR, "CWR" },
     };
+    size_t used = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (flags & names[i].bit) {
-            if (buf[0] != '\0')
-                strcat(buf, " ");
-            strcat(buf, names[i].name);
-        }
+        if (flags & names[i].bit)
+            used += (size_t)snprintf(buf + used, SEGMENT_FLAGS_STRLEN - used, "%s%s",
+                                     used > 0 ? " " : "", names[i].name);
     }
-    if (buf[0] == '\0')
-        strcpy(buf, "none");
+    if (used == 0)
+        snprintf(buf, SEGMENT_FLAGS_STRLEN, "none");
     return buf;
 }
 

@@ -13,7 +13,7 @@
  * See also: capture.h, segment.h, conversation.h, owners.h, classroom.c.
  */
 #if defined(__linux__)
-#define _GNU_SOURCE   /* prctl() */
+#define _GNU_SOURCE   /* prctl(), unshare() */
 #endif
 
 #include "wire.h"
@@ -35,6 +35,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 #ifdef __linux__
+#include <sched.h>
 #include <sys/prctl.h>
 #endif
 
@@ -333,6 +334,8 @@ static _Noreturn void run_command(int argc, char **argv)
 {
     signal(SIGINT, SIG_DFL);
     signal(SIGQUIT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
     const char *shell = getenv("SHELL");
     if (shell == NULL || shell[0] == '\0')
         shell = "/bin/sh";
@@ -342,6 +345,33 @@ static _Noreturn void run_command(int argc, char **argv)
         execvp(argv[0], argv);
     fprintf(stderr, "wire: %s: %s\n", argc == 0 ? shell : argv[0], sl_errno(errno));
     _exit(127);   /* as a shell says "command not found" */
+}
+
+/* The hand run's command, while the role waits for it. */
+static volatile pid_t command_pid = -1;
+
+/* SIGTERM or SIGHUP for the role (a closed terminal, `timeout`): the end of
+ * the command and of all it started. SIGKILL: the command is the first
+ * process of its namespace, which ignores any other signal it has no
+ * handler for. The role then stops the tap as usual. */
+static void pass_on(int signal_number)
+{
+    (void)signal_number;
+    if (command_pid > 0)
+        kill(command_pid, SIGKILL);
+}
+
+/* The command gets a process namespace of its own (Linux): when it ends,
+ * the kernel ends whatever it left running (a server in the background),
+ * so that nothing is left behind in a network nobody can reach any more.
+ * Where that is refused the command runs as it is. */
+static void own_processes(void)
+{
+#ifdef __linux__
+    if (unshare(CLONE_NEWPID) == -1)
+        sl_narrate("unshare(CLONE_NEWPID) -> -1 %s: what the command leaves running "
+                   "will outlive it", sl_errno(errno));
+#endif
 }
 
 int wire_run(int argc, char **argv)
@@ -355,11 +385,15 @@ int wire_run(int argc, char **argv)
                    "nsenter --preserve-credentials -U -n -t %ld", (long)getpid());
     }
     argv[argc] = NULL;   /* the role's arguments end where the command does */
+    own_processes();
     pid_t child = sl_fork();
     if (child == 0)
         run_command(argc, argv);
+    command_pid = child;
     signal(SIGINT, SIG_IGN);
     signal(SIGQUIT, SIG_IGN);
+    signal(SIGTERM, pass_on);
+    signal(SIGHUP, pass_on);
     int status = sl_reap(child, argc == 0 ? "the shell" : argv[0]);
     wire_end();
     return status;
