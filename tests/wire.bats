@@ -144,7 +144,7 @@ time_of() {
     [[ $status -eq 0 ]]
     # The kernel's count for the client's socket, then the tap's: one line per
     # packet, and "(N segments of M)" for a packet standing for several (GSO).
-    local kernel=$output tap
+    local kernel=${lines[0]} window=${lines[1]} tap
     tap=$(awk '
         function count(line, parts, i) {
             if (line ~ /segments of/ && split(line, parts, "(") > 1)
@@ -159,6 +159,11 @@ time_of() {
     [[ $tap == "$kernel" ]]
     [[ $kernel =~ total_retrans\ [1-9] ]]   # the load did retransmit
     ! grep -q 'missed' "$WIRE_LOG"
+    # The window as the client's kernel scaled it is the one the tap shows.
+    local last
+    last=$(segments '^server -> client  ' | tail -n 1)
+    echo "$window; the tap: $last"
+    [[ $last == *" win ${window##* } len "* ]]
 }
 
 @test "wire: IPv6 segments are decoded and named like IPv4's" {

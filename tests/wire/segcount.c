@@ -8,12 +8,14 @@
  * filter that accepts nothing, removed 300 ms later), so that the client
  * must retransmit. Once the connection is closed both ways, the client
  * prints what the kernel counted on its socket (TCP_INFO): segments sent,
- * segments received, retransmissions. Run under `bin/01-blocking wire`,
- * the tap's lines "client -> server", "server -> client" and
- * "(retransmission)" must count the same.
+ * segments received, retransmissions, and the server's last window as the
+ * client took it (scaled). Run under `bin/01-blocking wire`, the tap's lines
+ * "client -> server", "server -> client" and "(retransmission)" must count
+ * the same, and the last "server -> client" line show that window.
  *
  * Usage: bin/01-blocking wire -- segcount
- *        prints "segs_out N segs_in N total_retrans N" on stdout
+ *        prints "segs_out N segs_in N total_retrans N" and
+ *        "the server's last window N" on stdout
  * See also: tests/wire.bats, tcp(7) (TCP_INFO), socket(7) (SO_ATTACH_FILTER).
  */
 #define _GNU_SOURCE   /* TCP_INFO's struct, prctl(), the socket filter */
@@ -165,6 +167,7 @@ int main(void)
         fail("the server");
     printf("segs_out %u segs_in %u total_retrans %u\n", info.tcpi_segs_out, info.tcpi_segs_in,
            info.tcpi_total_retrans);
+    printf("the server's last window %u\n", info.tcpi_snd_wnd);
     close(fd);
     return 0;
 }
