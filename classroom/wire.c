@@ -13,7 +13,7 @@
  * See also: capture.h, segment.h, conversation.h, owners.h, classroom.c.
  */
 #if defined(__linux__)
-#define _GNU_SOURCE   /* prctl(), unshare() */
+#define _GNU_SOURCE   /* prctl() */
 #endif
 
 #include "wire.h"
@@ -35,8 +35,9 @@
 #include <sys/types.h>
 #include <unistd.h>
 #ifdef __linux__
-#include <sched.h>
+#include <dirent.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #endif
 
 enum { PAYLOAD_SHOWN = 32 };
@@ -347,31 +348,74 @@ static _Noreturn void run_command(int argc, char **argv)
     _exit(127);   /* as a shell says "command not found" */
 }
 
-/* The hand run's command, while the role waits for it. */
+/* The command, while the role waits for it. */
 static volatile pid_t command_pid = -1;
 
-/* SIGTERM or SIGHUP for the role (a closed terminal, `timeout`): the end of
- * the command and of all it started. SIGKILL: the command is the first
- * process of its namespace, which ignores any other signal it has no
- * handler for. The role then stops the tap as usual. */
+/* SIGTERM or SIGHUP for the role (a closed terminal, `timeout`): for the
+ * command too; what it leaves running then ends as below. */
 static void pass_on(int signal_number)
 {
-    (void)signal_number;
     if (command_pid > 0)
-        kill(command_pid, SIGKILL);
+        kill(command_pid, signal_number);
 }
 
-/* The command gets a process namespace of its own (Linux): when it ends,
- * the kernel ends whatever it left running (a server in the background),
- * so that nothing is left behind in a network nobody can reach any more.
- * Where that is refused the command runs as it is. */
-static void own_processes(void)
+/* The role's children other than the tap (-1: none left), from /proc: once
+ * the command has ended, the processes it left behind, which the role
+ * inherited as their subreaper. */
+static pid_t leftover(void)
 {
 #ifdef __linux__
-    if (unshare(CLONE_NEWPID) == -1)
-        sl_narrate("unshare(CLONE_NEWPID) -> -1 %s: what the command leaves running "
-                   "will outlive it", sl_errno(errno));
+    DIR *processes = opendir("/proc");
+    const struct dirent *entry;
+    pid_t found = -1;
+    while (processes != NULL && found == -1 && (entry = readdir(processes)) != NULL) {
+        char path[64];
+        long pid, parent;
+        snprintf(path, sizeof path, "/proc/%.16s/stat", entry->d_name);
+        FILE *stat = entry->d_name[0] >= '1' && entry->d_name[0] <= '9' ? fopen(path, "r") : NULL;
+        /* pid (comm) state ppid: comm may hold spaces and parentheses, so
+         * the fields after it are read from its last ')'. */
+        char line[512];
+        const char *after = stat != NULL && fgets(line, sizeof line, stat) ? strrchr(line, ')') : NULL;
+        if (after != NULL && sscanf(entry->d_name, "%ld", &pid) == 1 &&
+            sscanf(after, ") %*c %ld", &parent) == 1 && parent == (long)getpid() &&
+            pid != (long)tap_pid)
+            found = (pid_t)pid;
+        if (stat != NULL)
+            fclose(stat);
+    }
+    if (processes != NULL)
+        closedir(processes);
+    return found;
+#else
+    return -1;
 #endif
+}
+
+/* Ends what the command left running in the network (a server in the
+ * background), which nobody could reach any more: SIGTERM, and SIGKILL
+ * for one still there a second later. Each is named, once. */
+static void end_leftovers(void)
+{
+    pid_t pid;
+    while ((pid = leftover()) != -1) {
+        char name[32] = "?";
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%ld/comm", (long)pid);
+        FILE *comm = fopen(path, "r");
+        if (comm != NULL && fgets(name, sizeof name, comm) != NULL)
+            name[strcspn(name, "\n")] = '\0';
+        if (comm != NULL)
+            fclose(comm);
+        sl_narrate("the command left %s (pid %ld) running: kill(%ld, SIGTERM)", name, (long)pid,
+                   (long)pid);
+        kill(pid, SIGTERM);
+        double until = sl_now() + 1;
+        while (waitpid(pid, NULL, WNOHANG) == 0 && sl_now() < until)
+            sl_sleep(0.01);
+        if (kill(pid, 0) == 0 && kill(pid, SIGKILL) == 0)
+            waitpid(pid, NULL, 0);
+    }
 }
 
 int wire_run(int argc, char **argv)
@@ -384,8 +428,12 @@ int wire_run(int argc, char **argv)
         sl_narrate("another terminal joins this network with: "
                    "nsenter --preserve-credentials -U -n -t %ld", (long)getpid());
     }
+#ifdef __linux__
+    /* What the command leaves running (a server in the background) comes to
+     * the role when the command ends, to be ended too. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+#endif
     argv[argc] = NULL;   /* the role's arguments end where the command does */
-    own_processes();
     pid_t child = sl_fork();
     if (child == 0)
         run_command(argc, argv);
@@ -395,6 +443,7 @@ int wire_run(int argc, char **argv)
     signal(SIGTERM, pass_on);
     signal(SIGHUP, pass_on);
     int status = sl_reap(child, argc == 0 ? "the shell" : argv[0]);
+    end_leftovers();
     wire_end();
     return status;
 }

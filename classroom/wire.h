@@ -46,9 +46,8 @@ int wire_is_on(void);
 /* The `wire` role: runs COMMAND (ARGC words of ARGV; none: the user's
  * $SHELL) in a private network with the tap narrating on stderr, each
  * segment with its time since the tap started and its first payload bytes.
- * COMMAND is the first process of a process namespace: what it leaves
- * running ends with it. Returns COMMAND's exit status (128 + a signal that
- * killed it). */
+ * What COMMAND leaves running (a server in the background) is ended when it
+ * ends. Returns COMMAND's exit status (128 + a signal that killed it). */
 int wire_run(int argc, char **argv);
 
 #endif

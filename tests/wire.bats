@@ -117,7 +117,7 @@ time_of() {
         [[ $how == *ends ]] || kill -TERM "$role"
         local ended=0
         wait "$role" || ended=$?
-        [[ $ended -eq $([[ $how == *ends ]] && echo 0 || echo 137) ]]
+        [[ $ended -eq $([[ $how == *ends ]] && echo 0 || echo 143) ]]
         for pid in $pids; do
             ! kill -0 "$pid" 2>/dev/null
         done
