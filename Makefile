@@ -1,7 +1,9 @@
 # socklab: build every chapter, run the demos, run the tests.
 #
 #   make            build bin/NN-topic for every directory under chapters/
-#   make demo       run every chapter's demo, in order
+#   make demo       run every chapter's demo, in order; STEP=1 waits for Enter at
+#                   each scene (q ends a chapter), DEMO_OPTIONS='--columns --pace 300'
+#   make ladders    redraw chapters/NN-topic/ladder.svg from a run of each demo
 #   make test       run every bats test (installs bats-core locally if needed)
 #   make bench      measure what chapters 2 and 6 teach (see tests/bench/)
 #   make valgrind   run every chapter's demo under valgrind: no leaks, no bad accesses
@@ -66,13 +68,18 @@ PLUMBING_OBJS := $(OBJDIR)/chapters/01-blocking/sockets.o
 # What demos share for the classroom (pacing, columns, the wire tap): harness.
 CLASSROOM_OBJS := $(patsubst %.c,$(OBJDIR)/%.o,$(wildcard classroom/*.c))
 
-.PHONY: all demo test bench valgrind fuzz lint clean
+.PHONY: all demo ladders tools test bench valgrind fuzz lint clean
 all: $(PROGRAMS)
 
 # One link rule per chapter directory, written by make itself: a new
 # chapters/NN-topic/ with .c files in it becomes bin/NN-topic.
+# A chapter that builds on an earlier one's lesson files (chapter 7 runs
+# chapter 6's clients and handlers) names that chapter in a file LINKS in
+# its folder; it then links that chapter's files, all but main.c and demo.c.
+lesson_objs = $(patsubst %.c,$(OBJDIR)/%.o,$(filter-out %/main.c %/demo.c,$(wildcard chapters/$(1)/*.c)))
+linked_objs = $(foreach used,$(shell cat chapters/$(1)/LINKS 2>/dev/null),$(call lesson_objs,$(used)))
 define chapter_program
-bin/$(1): $(sort $(patsubst %.c,$(OBJDIR)/%.o,$(wildcard chapters/$(1)/*.c)) $(PLUMBING_OBJS)) $(CLASSROOM_OBJS) $(COMMON_OBJS)
+bin/$(1): $(sort $(patsubst %.c,$(OBJDIR)/%.o,$(wildcard chapters/$(1)/*.c)) $(PLUMBING_OBJS) $(call linked_objs,$(1))) $(CLASSROOM_OBJS) $(COMMON_OBJS)
 	@mkdir -p bin
 	$$(Q_LD)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LIBS)
 endef
@@ -91,13 +98,37 @@ $(FLAGS_STAMP):
 
 -include $(shell find $(OBJDIR) -name '*.d' 2>/dev/null)
 
+# The classroom options every demo takes (README.md, "For teachers").
+DEMO_OPTIONS ?=
+DEMO_FLAGS = $(if $(filter 1,$(STEP)),--step) $(DEMO_OPTIONS)
+
 demo: all
 	@status=0; for chapter in $(CHAPTERS); do \
 	    printf '\n==== %s ====\n\n' "$$chapter"; \
-	    bin/$$chapter demo || { status=1; printf '!!!! %s demo failed\n' "$$chapter"; }; \
+	    bin/$$chapter demo $(DEMO_FLAGS) || { status=1; printf '!!!! %s demo failed\n' "$$chapter"; }; \
 	done; exit $$status
 
-test: all
+# Each lesson's picture, drawn from a real run: LADDER_OPTIONS= draws the
+# calls alone (without the wire tap's segments).
+LADDER_OPTIONS ?= --wire
+ladders: all
+	@for chapter in $(CHAPTERS); do \
+	    bin/$$chapter demo $(LADDER_OPTIONS) --ladder=chapters/$$chapter/ladder.svg >/dev/null || exit 1; \
+	    printf '  SVG chapters/%s/ladder.svg\n' "$$chapter"; \
+	done
+
+# The tests' own helpers (tests/tools/): a pseudo-terminal, a ladder drawer.
+# Not chapter programs, so in build/tools/, not in bin/.
+TOOLS := build/tools/pty build/tools/ladder
+tools: $(TOOLS)
+build/tools/pty: $(OBJDIR)/tests/tools/pty.o
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+build/tools/ladder: $(OBJDIR)/tests/tools/ladder.o $(CLASSROOM_OBJS) $(COMMON_OBJS)
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+test: all tools
 	@tests/run-bats
 
 bench: all

@@ -10,6 +10,11 @@
  * Linux only (AF_PACKET, namespaces); elsewhere, and where namespaces are
  * refused, it says so and exits WIRE_EXIT_UNAVAILABLE.
  *
+ * classroom_begin() calls wire_begin() for a demo run with --wire, in the
+ * process about to run the demo once its output goes to the console, which
+ * orders the segments among the calls by their time and draws them as
+ * arrows in --columns and --ladder (lanes.h parses the line's form).
+ *
  * Usage: wire_begin();               a demo with --wire, before any socket
  *        return wire_run(argc, argv);    the `wire` role: a shell (or COMMAND)
  *                                        in a private network, for hand runs

@@ -116,10 +116,13 @@ static int applies_to_role(const struct sl_option *option, const char *role)
     return 0;
 }
 
-/* Options every role of every program takes, after the chapter's own. */
+/* Options every role of every program takes, after the chapter's own, and
+ * the demo role's classroom options (classroom/classroom.h acts on them). */
 static int quiet_option;
 static const char *color_option = "auto";
 static int width_option;
+static const char *step_option, *ladder_option;
+static struct sl_classroom classroom;
 static const struct sl_option common_options[] = {
     { "--quiet", SL_FLAG, &quiet_option, 0, 0, NULL, NULL, "no narration on stderr" },
     { "--color", SL_TEXT, &color_option, 0, 0, NULL, "WHEN",
@@ -127,8 +130,25 @@ static const struct sl_option common_options[] = {
       "always or never" },
     { "--width", SL_INT, &width_option, 0, 1000, NULL, "N",
       "wrap narration at N columns; 0: the terminal's width, if any" },
+    { "--step", SL_MAYBE, &step_option, 0, 0, "demo", "call",
+      "wait for Enter (read from the terminal) before each scene, q to quit; "
+      "=call: after each narrated call too" },
+    { "--pace", SL_INT, &classroom.pace_ms, 0, 60000, "demo", "MS",
+      "wait MS milliseconds after each line, to talk over it" },
+    { "--columns", SL_FLAG, &classroom.columns, 0, 0, "demo", NULL,
+      "clients' narration on the left, servers' on the right, one event a row" },
+    { "--ladder", SL_MAYBE, &ladder_option, 0, 0, "demo", "FILE.svg",
+      "draw each scene as a ladder diagram after it; =FILE.svg: all of them as "
+      "SVG into FILE.svg instead" },
+    { "--wire", SL_FLAG, &classroom.wire, 0, 0, "demo", NULL,
+      "the TCP segments among the narration (a private network namespace)" },
     { NULL, SL_FLAG, NULL, 0, 0, NULL, NULL, NULL }
 };
+
+const struct sl_classroom *sl_classroom_options(void)
+{
+    return &classroom;
+}
 
 /* Each option's default, as text, taken before anything is parsed: what
  * --help prints, so that no help line can state a default the code lost. */
@@ -193,8 +213,11 @@ static void print_wrapped(const char *left, const char *text)
 static void print_option_help(const struct sl_option *option, int show_roles)
 {
     char left[48], text[512];
-    snprintf(left, sizeof left, "%s%s%s", option->name,
-             option->arg ? " " : "", option->arg ? option->arg : "");
+    if (option->kind == SL_MAYBE)
+        snprintf(left, sizeof left, "%s[=%s]", option->name, option->arg);
+    else
+        snprintf(left, sizeof left, "%s%s%s", option->name, option->arg ? " " : "",
+                 option->arg ? option->arg : "");
     const char *fallback = default_of(option);
     const char *roles = show_roles ? option->roles : NULL;
     int used = snprintf(text, sizeof text, "%s%s%s%s", roles ? "(" : "", roles ? roles : "",
@@ -262,6 +285,9 @@ static void store_option(const struct sl_option *option, const char *text)
         return;
     case SL_TEXT:
         *(const char **)option->value = text;
+        return;
+    case SL_MAYBE:
+        *(const char **)option->value = text != NULL ? text : "";
         return;
     case SL_LIST: {
         struct sl_list *list = option->value;
@@ -347,9 +373,31 @@ static void keep_standard_fds_open(void)
         close(fd);
 }
 
+/* --step and --ladder, checked and kept for classroom_begin(). */
+static void apply_classroom_options(void)
+{
+    classroom.step = 0;
+    if (step_option != NULL && step_option[0] == '\0')
+        classroom.step = 1;
+    else if (step_option != NULL && strcmp(step_option, "call") == 0)
+        classroom.step = 2;
+    else if (step_option != NULL)
+        sl_usage_error("--step: '%s' is not call (--step alone: at each scene)", step_option);
+    classroom.ladder = ladder_option != NULL;
+    classroom.ladder_svg = NULL;
+    if (ladder_option != NULL && ladder_option[0] != '\0') {
+        size_t length = strlen(ladder_option);
+        if (length < 5 || strcmp(ladder_option + length - 4, ".svg") != 0)
+            sl_usage_error("--ladder: '%s' is not a FILE.svg (--ladder alone: as text)",
+                           ladder_option);
+        classroom.ladder_svg = ladder_option;
+    }
+}
+
 /* Hands --quiet, --color and --width to the narration. */
 static void apply_common_options(void)
 {
+    apply_classroom_options();
     sl_set_quiet(quiet_option);
     sl_set_width(width_option);
     if (strcmp(color_option, "auto") == 0)
@@ -372,6 +420,9 @@ struct sl_args sl_parse_command_line(const struct sl_program *program, int argc,
     quiet_option = 0;
     color_option = "auto";
     width_option = 0;
+    step_option = NULL;
+    ladder_option = NULL;
+    memset(&classroom, 0, sizeof classroom);
     default_count = 0;
     for (const struct sl_option *o = program->options; o->name != NULL; o++)
         remember_default(o);
@@ -417,6 +468,10 @@ struct sl_args sl_parse_command_line(const struct sl_program *program, int argc,
             if (equals != NULL)
                 sl_usage_error("%s takes no value", option->name);
             store_option(option, NULL);
+            continue;
+        }
+        if (option->kind == SL_MAYBE) {
+            store_option(option, equals ? equals + 1 : NULL);
             continue;
         }
         const char *value = equals ? equals + 1 : NULL;

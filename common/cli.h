@@ -5,7 +5,9 @@
  * numbers, --help generated from the tables (each option's default read from
  * the variable it sets, so no help text can state a stale default), and exit
  * status 2 with a one-line reason for every mistake. Options every role takes
- * (--quiet, --color, --width) are handled here and passed to the narration.
+ * (--quiet, --color, --width) are handled here and passed to the narration;
+ * the demo role's classroom options (--step, --pace, --columns, --ladder,
+ * --wire) are parsed here too, and kept for classroom/ to read.
  *
  * Usage: see any chapter's main.c, e.g. chapters/01-blocking/main.c.
  * See also: common/narrate.h (what the parser's settings change),
@@ -20,7 +22,9 @@ enum sl_option_kind {
     SL_INT,     /* a whole number in [min, max]; stores an int */
     SL_SIZE,    /* a byte count in [min, max], K/M/G suffixes (1024s); stores a long long */
     SL_SECONDS, /* a decimal number of seconds in [min, max]; stores a double */
-    SL_LIST     /* text, repeatable; appends to a struct sl_list */
+    SL_LIST,    /* text, repeatable; appends to a struct sl_list */
+    SL_MAYBE    /* a flag that may carry =VALUE: stores a const char *, "" when
+                   given alone, VALUE after '=' (never the next word) */
 };
 
 /* Where a repeatable option (SL_LIST) collects its values, in order. */
@@ -68,6 +72,18 @@ struct sl_args {
  * --color and --width. First makes sure fds 0-2 are open, so no socket can
  * land on them. */
 struct sl_args sl_parse_command_line(const struct sl_program *program, int argc, char **argv);
+
+/* What a demo's classroom options asked for (all zero, NULL: nothing), set by
+ * sl_parse_command_line for the demo role, read by classroom_begin(). */
+struct sl_classroom {
+    int step;                   /* 0; 1: wait for Enter at each scene; 2: at each narrated call */
+    int pace_ms;                /* wait after each line (0: don't) */
+    int columns;                /* clients' narration on the left, servers' on the right */
+    int ladder;                 /* a ladder diagram after each scene */
+    const char *ladder_svg;     /* with ladder: every scene's, as SVG into this file; NULL: text */
+    int wire;                   /* the TCP segments among the narration */
+};
+const struct sl_classroom *sl_classroom_options(void);
 
 /* Strict decimal integer in [min, max]: 0, or -1 with errno EINVAL (not a number) or ERANGE. */
 int sl_parse_integer(const char *text, long long min, long long max, long long *out);

@@ -9,7 +9,10 @@
  */
 #include "narrate.h"
 
+#include "proc.h"
+
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -27,6 +30,9 @@ static const char *narration_role = "socklab";
 static int quiet;
 static enum sl_color color_when = SL_COLOR_AUTO;
 static int width_setting;
+/* Record mode (the classroom console reads the demo): stderr is its pipe. */
+static int recording;
+static int scene_gate = -1;
 
 void sl_set_program_name(const char *name)
 {
@@ -58,6 +64,12 @@ void sl_set_color(enum sl_color when)
 void sl_set_width(int width)
 {
     width_setting = width;
+}
+
+void sl_set_record_mode(int gate_fd)
+{
+    recording = 1;
+    scene_gate = gate_fd;
 }
 
 /* ---- errno by name ---------------------------------------------------------- */
@@ -133,7 +145,7 @@ const char *sl_format_address(const struct sockaddr *address, socklen_t length, 
 
 /* ---- colour and width ------------------------------------------------------- */
 
-static int use_color(void)
+int sl_color_on(void)
 {
     if (color_when != SL_COLOR_AUTO)
         return color_when == SL_COLOR_ALWAYS;
@@ -143,7 +155,7 @@ static int use_color(void)
 
 /* The same role gets the same colour in every scene and every chapter: the
  * two main roles are fixed, the others chosen by their name. */
-static const char *role_color(const char *role)
+const char *sl_role_color(const char *role)
 {
     static const char *const others[] = { "35", "32", "34", "36;1", "33;1", "35;1", "32;1" };
     if (strcmp(role, "server") == 0)
@@ -158,7 +170,7 @@ static const char *role_color(const char *role)
     return others[hash % (sizeof others / sizeof others[0])];
 }
 
-static int line_width(void)
+int sl_line_width(void)
 {
     if (width_setting > 0)
         return width_setting;
@@ -178,9 +190,7 @@ static size_t append(char *out, size_t size, size_t used, const char *text, size
     return used + length;
 }
 
-/* Where to break TEXT so that at most ROOM columns go on this row: after the
- * last space that fits, or (one word longer than a row) at ROOM itself. */
-static size_t break_point(const char *text, size_t length, size_t room)
+size_t sl_break_point(const char *text, size_t length, size_t room)
 {
     if (length <= room)
         return length;
@@ -191,22 +201,23 @@ static size_t break_point(const char *text, size_t length, size_t room)
     return room;
 }
 
-/* Lays out "[role] text" as one or more rows, each at most WIDTH columns
+/* Lays out "[ROLE] text" as one or more rows, each at most WIDTH columns
  * (0: one row), continuation rows indented under the text. */
-static size_t layout(char *out, size_t size, const char *text, int width, int colored,
-                     int failure)
+static size_t layout(char *out, size_t size, const char *role, const char *text, int width,
+                     int colored)
 {
     char prefix[80];
-    snprintf(prefix, sizeof prefix, "[%s] ", narration_role);
+    snprintf(prefix, sizeof prefix, "[%s] ", role);
+    int failure = strstr(text, "-> -1") != NULL;
     size_t prefix_length = strlen(prefix), used = 0, length = strlen(text);
     size_t room = width > 0 && (size_t)width > prefix_length + 20 ? (size_t)width - prefix_length
                                                                    : (size_t)-1;
+    const char *color = colored ? sl_role_color(role) : NULL;
+    char open[16];
+    snprintf(open, sizeof open, "\033[%sm", color ? color : "0");
     int first = 1;
     while (first || length > 0) {
-        size_t cut = break_point(text, length, first ? room : room - 2);
-        const char *color = colored ? role_color(narration_role) : NULL;
-        char open[16];
-        snprintf(open, sizeof open, "\033[%sm", color ? color : "0");
+        size_t cut = sl_break_point(text, length, first ? room : room - 2);
         if (color)
             used = append(out, size, used, open, strlen(open));
         used = append(out, size, used, prefix, prefix_length - 1);
@@ -228,6 +239,21 @@ static size_t layout(char *out, size_t size, const char *text, int width, int co
     return used;
 }
 
+size_t sl_render_line(const char *role, const char *text, int width, int colored, char *out,
+                      size_t size)
+{
+    return layout(out, size, role, text, width, colored);
+}
+
+size_t sl_render_scene(const char *title, int colored, char *out, size_t size)
+{
+    int length = snprintf(out, size, "\n%s== %s%s\n", colored ? "\033[1m" : "", title,
+                          colored ? "\033[0m" : "");
+    if (length < 0)
+        return 0;
+    return (size_t)length < size ? (size_t)length : size - 1;
+}
+
 static void write_all(int fd, const char *data, size_t length)
 {
     for (size_t written = 0; written < length;) {
@@ -239,13 +265,43 @@ static void write_all(int fd, const char *data, size_t length)
     }
 }
 
-/* One formatted narration line, laid out and written in one write(2). */
+/* One record for the console: "\036" KIND " " SECONDS " " ROLE "\t" TEXT "\n",
+ * newlines in TEXT turned into spaces, in one write of at most PIPE_BUF bytes
+ * (a pipe never splits or mixes writes that small). The console gone, no one
+ * is watching: the process ends quietly. */
+static void write_record(char kind, double when, const char *text)
+{
+    char record[PIPE_BUF];
+    int length = snprintf(record, sizeof record, "%c%c %.6f %s\t%s", SL_RECORD_MARK, kind, when,
+                          narration_role, text);
+    if (length < 0)
+        return;
+    size_t used = (size_t)length < sizeof record - 1 ? (size_t)length : sizeof record - 2;
+    for (size_t i = 1; i < used; i++) {
+        if (record[i] == '\n')
+            record[i] = ' ';
+    }
+    record[used++] = '\n';
+    ssize_t n;
+    while ((n = write(STDERR_FILENO, record, used)) == -1 && errno == EINTR)
+        continue;
+    if (n == -1 && errno == EPIPE)
+        _exit(SL_EXIT_RUNTIME);
+}
+
+/* One formatted narration line, laid out and written in one write(2), or
+ * handed to the console as a record. */
 static void emit(double when, const char *text)
 {
-    (void)when;
+    if (recording) {
+        if (when < 0)
+            write_record('N', sl_now(), text);
+        else
+            write_record('A', when, text);
+        return;
+    }
     char line[4096];
-    int failure = strstr(text, "-> -1") != NULL;
-    size_t length = layout(line, sizeof line, text, line_width(), use_color(), failure);
+    size_t length = layout(line, sizeof line, narration_role, text, sl_line_width(), sl_color_on());
     write_all(STDERR_FILENO, line, length);
 }
 
@@ -256,46 +312,60 @@ void sl_set_narration_hook(void (*hook)(void))
     narration_hook = hook;
 }
 
+/* Formats and emits one line at WHEN (-1: now), errno left as it was:
+ * callers narrate a failure and then look at errno. */
+__attribute__((format(printf, 2, 0)))
+static void narrate_v(double when, const char *format, va_list ap)
+{
+    int saved_errno = errno;
+    char text[1024];
+    vsnprintf(text, sizeof text, format, ap);
+    emit(when, text);
+    errno = saved_errno;
+}
+
 void sl_narrate(const char *format, ...)
 {
-    /* Callers narrate a failure and then look at errno: leave it as it was. */
-    int saved_errno = errno;
-    if (narration_hook != NULL)
-        narration_hook();   /* even when quiet: it watches the calls, not the text */
-    errno = saved_errno;
+    if (narration_hook != NULL) {
+        /* Even when quiet: it watches the calls, not the text. */
+        int saved_errno = errno;
+        narration_hook();
+        errno = saved_errno;
+    }
     if (quiet)
         return;
-    char text[1024];
     va_list ap;
     va_start(ap, format);
-    vsnprintf(text, sizeof text, format, ap);
+    narrate_v(-1, format, ap);
     va_end(ap);
-    emit(-1, text);
-    errno = saved_errno;
 }
 
 void sl_narrate_at(double when, const char *format, ...)
 {
     if (quiet)
         return;
-    int saved_errno = errno;
-    char text[1024];
     va_list ap;
     va_start(ap, format);
-    vsnprintf(text, sizeof text, format, ap);
+    narrate_v(when, format, ap);
     va_end(ap);
-    emit(when, text);
-    errno = saved_errno;
 }
 
 void sl_scene(const char *title)
 {
     int saved_errno = errno;
-    char line[512];
     fflush(stdout);
-    int length = snprintf(line, sizeof line, "\n== %s\n", title);
-    if (length > 0)
-        write_all(STDERR_FILENO, line, (size_t)length < sizeof line ? (size_t)length : sizeof line - 1);
+    if (recording) {
+        write_record('S', sl_now(), title);
+        /* --step: the console lets the demo into the scene when the teacher
+         * asks for it, one byte per scene; EOF (no console) lets it run. */
+        char go;
+        while (scene_gate >= 0 && read(scene_gate, &go, 1) == -1 && errno == EINTR)
+            continue;
+    } else {
+        char line[512];
+        size_t length = sl_render_scene(title, sl_color_on(), line, sizeof line);
+        write_all(STDERR_FILENO, line, length);
+    }
     errno = saved_errno;
 }
 
@@ -306,7 +376,13 @@ void sl_scene(const char *title)
 static _Noreturn void fail_with(int status, const char *suffix, const char *line)
 {
     fflush(stdout);
-    fprintf(stderr, "%s: %s%s\n", program_name, line, suffix);
+    if (recording) {
+        char message[1024];
+        snprintf(message, sizeof message, "%s: %s%s", program_name, line, suffix);
+        write_record('E', sl_now(), message);
+    } else {
+        fprintf(stderr, "%s: %s%s\n", program_name, line, suffix);
+    }
     exit(status);
 }
 

@@ -15,6 +15,7 @@
 #ifndef SOCKLAB_NARRATE_H
 #define SOCKLAB_NARRATE_H
 
+#include <stddef.h>
 #include <sys/socket.h>
 
 /* Exit statuses shared by every chapter; a chapter may add its own (>= 3),
@@ -78,6 +79,35 @@ const char *sl_format_address(const struct sockaddr *address, socklen_t length, 
 /* "1 byte", "2 bytes": COUNT and NOUN, with an s unless COUNT is 1.
  * Valid until four more calls. */
 const char *sl_plural(long long count, const char *noun);
+
+/* ---- for the classroom console (classroom/console.c) ------------------------ */
+
+/* Whether narration is coloured (--color, NO_COLOR, stderr a terminal), the
+ * width lines wrap at (0: none), and a role's colour (an SGR code, "36"). */
+int sl_color_on(void);
+int sl_line_width(void);
+const char *sl_role_color(const char *role);
+
+/* "[ROLE] text" (or a scene's heading) as sl_narrate (sl_scene) prints it,
+ * wrapped at WIDTH (0: not), coloured if COLORED, into OUT: its length. */
+size_t sl_render_line(const char *role, const char *text, int width, int colored, char *out,
+                      size_t size);
+size_t sl_render_scene(const char *title, int colored, char *out, size_t size);
+
+/* Where to break TEXT (LENGTH bytes) so that at most ROOM columns go on a
+ * row: at the last space that fits, or at ROOM in a word longer than a row. */
+size_t sl_break_point(const char *text, size_t length, size_t room);
+
+/* Record mode, for a demo whose stderr is the console's pipe: each narration
+ * line and scene leaves as one record instead of a line,
+ *     "\036" KIND " " SECONDS " " ROLE "\t" TEXT "\n"
+ * KIND 'N' (a narration line, SECONDS = sl_now()), 'A' (sl_narrate_at's line,
+ * SECONDS its time), 'S' (a scene, TEXT its title) or 'E' (a fatal message,
+ * TEXT the whole line); TEXT with no newline, the whole in one write of at
+ * most PIPE_BUF bytes so that records of several processes never mix. If
+ * GATE_FD is not -1, sl_scene then waits for one byte from it (--step). */
+#define SL_RECORD_MARK '\036'
+void sl_set_record_mode(int gate_fd);
 
 /* ---- ending the program --------------------------------------------------- */
 

@@ -160,7 +160,8 @@ reach_other_address() {
     unshare -rn true 2>/dev/null || skip "unprivileged network namespaces are not allowed here"
     PATH=$PATH:/sbin:/usr/sbin command -v ip >/dev/null || skip "no ip(8) to add an address"
     local script
-    script="$(declare -f wait_for_line reach_other_address); BIN='$BIN' BATS_TEST_TMPDIR='$BATS_TEST_TMPDIR'"
+    script="$(declare -f wait_for_line file_has_line reach_other_address); nap() { sleep \"\$1\"; }"
+    script+="; BIN='$BIN' BATS_TEST_TMPDIR='$BATS_TEST_TMPDIR'"
     run env PATH="$PATH:/sbin:/usr/sbin" unshare -rn bash -c "$script; reach_other_address 127.0.0.1"
     [[ $output == "01-blocking: connect: ECONNREFUSED ("*")" ]] || { echo "got: $output"; false; }
     run env PATH="$PATH:/sbin:/usr/sbin" unshare -rn bash -c "$script; reach_other_address 0.0.0.0"
@@ -309,7 +310,7 @@ reach_other_address() {
     local deadline=$((SECONDS + 5))
     until ss -tan | grep -q "SYN-SENT.*127.0.0.1:$PORT"; do
         ((SECONDS < deadline)) || { ss -tan; return 1; }
-        sleep 0.05
+        nap 0.05
     done
     ! grep -q 'connect(.*) -> 0' "$BATS_TEST_TMPDIR/blocked.log"
 }

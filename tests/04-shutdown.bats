@@ -44,6 +44,31 @@ needs_perl() {
     perl -MIO::Socket::INET -e1 2>/dev/null || skip "perl has no IO::Socket::INET"
 }
 
+# start_recipe NAME ROLE [ARGS...]: a role of tests/04-recipe.pl in the
+# background (output in $BATS_TEST_TMPDIR/NAME.log); waits for its "port N"
+# line and sets PORT to it.
+start_recipe() {
+    local name=$1 pid
+    shift
+    start_background "$name" perl "$RECIPE" "$@"
+    pid="${name^^}_PID"
+    wait_for_line "$BATS_TEST_TMPDIR/$name.log" '^port [0-9]+$' 10 "${!pid}"
+    PORT=$(sed -n 's/^port //p' "$BATS_TEST_TMPDIR/$name.log")
+}
+
+# start_server_limited N [ARGS...]: start_server with at most N descriptors.
+start_server_limited() {
+    local limit=$1
+    shift
+    SERVER_LOG=$(mktemp "$BATS_TEST_TMPDIR/server.XXXX")
+    (exec_with_std_fds_only bash -c 'ulimit -n "$0" && exec "$@"' "$limit" "$BIN" server --port 0 "$@") \
+        >"$SERVER_LOG" 2>&1 3>&- </dev/null &
+    SERVER_PID=$!
+    STARTED_PIDS+=("$SERVER_PID")
+    wait_for_line "$SERVER_LOG" '^listening on ' 10 "$SERVER_PID"
+    PORT=$(sed -n 's/^listening on .*://p' "$SERVER_LOG")
+}
+
 @test "lesson: every command in the chapter 4 README runs and prints what it says" {
     run_lesson
 }
@@ -78,9 +103,9 @@ needs_perl() {
     [[ $output == a1234a1234 ]]
     wait_for_line "$SERVER_LOG" "$CLOSED"
     # 5 payload bytes and 19 marker bytes, one recv each; the last finds the marker.
-    run grep -Ec 'recv\(fd [0-9]+\) -> 1 bytes' "$SERVER_LOG"
+    run grep -Ec 'recv\(fd [0-9]+\) -> 1 byte ' "$SERVER_LOG"
     [[ $output == 24 ]]
-    grep -Eq 'recv\(fd [0-9]+\) -> 1 bytes \(24 so far\): the marker is in, at byte 5' "$SERVER_LOG"
+    grep -Eq 'recv\(fd [0-9]+\) -> 1 byte \(24 so far\): the marker is in, at byte 5' "$SERVER_LOG"
 }
 
 @test "a wrong marker gets exactly 'ERROR:no end!', thanks to the client's shutdown" {
@@ -128,6 +153,12 @@ needs_perl() {
     run -0 --separate-stderr client hello --length-prefix
     [[ $output == hellohello ]]
     [[ $stderr == *'no shutdown() needed'* && $stderr != *'shutdown(fd'* ]]
+    # Nor the server: after its reply it reads the next length, and the
+    # client's close() is the EOF where one would start.
+    wait_for_line "$SERVER_LOG" "$CLOSED"
+    grep -Eq 'recv\(fd [0-9]+\) -> 0: EOF where the next length would start: the client is done' \
+        "$SERVER_LOG"
+    run ! grep -q 'shutdown(fd' "$SERVER_LOG"
     # The bytes, as a program that knows only the format sends and reads them.
     perl "$RECIPE" frame "$PORT" 5 hello >"$BATS_TEST_TMPDIR/reply"
     printf '\0\0\0\012hellohello' | cmp - "$BATS_TEST_TMPDIR/reply"
@@ -175,9 +206,8 @@ needs_perl() {
         # The first send() is accepted by the server's kernel, though nobody reads it.
         in_order 'the marker is in' 'send\(fd [0-9]+, 5 bytes: the payload\) -> 5$' "$CLOSED"
         # Later calls fail, if at all, only because the client is gone.
-        [[ -z $(grep -E -- '-> -1' <<<"$output" |
-            grep -Ev '\((Broken pipe|Connection reset by peer|Transport endpoint is not connected)\)$') ]]
-        if grep -Eq '(send|recv)\(.*\) -> -1 \((Broken pipe|Connection reset by peer)\)$' <<<"$output"; then
+        [[ -z $(grep -E -- '-> -1' <<<"$output" | grep -Ev -- '-> -1 (EPIPE|ECONNRESET|ENOTCONN) ') ]]
+        if grep -Eq -- '(send|recv)\(.*\) -> -1 (EPIPE|ECONNRESET) ' <<<"$output"; then
             failed=$((failed + 1))
         fi
     done
@@ -200,7 +230,7 @@ needs_perl() {
     local started=$SECONDS
     run -3 --separate-stderr client --no-shutdown --marker "$WRONG" --timeout 0.5 a1234
     [[ -z $output ]]
-    [[ $stderr == *'04-shutdown: no reply within 0.5 s (--timeout)' ]]
+    [[ $stderr == *'04-shutdown: recv: no reply within 0.5 s (--timeout)' ]]
     ((SECONDS - started < 5))
     # The server was still waiting for the marker: it saw EOF only when the client gave up.
     wait_for_line "$SERVER_LOG" "$CLOSED"
@@ -231,11 +261,8 @@ needs_perl() {
     run -0 perl "$RECIPE" client "$PORT" a1234 "$WRONG"
     [[ $output == 'ERROR:no end!' ]]
 
-    local log="$BATS_TEST_TMPDIR/recipe-server.log" port
-    start_background recipe perl "$RECIPE" server "$MARKER"
-    wait_for_line "$BATS_TEST_TMPDIR/recipe.log" '^port [0-9]+$' 10 "$RECIPE_PID"
-    port=$(sed -n 's/^port //p' "$BATS_TEST_TMPDIR/recipe.log")
-    run -0 timeout 10 "$BIN" client --port "$port" --quiet b1234
+    start_recipe recipe server "$MARKER"
+    run -0 client --quiet b1234
     [[ $output == b1234b1234 ]]
 }
 
@@ -244,7 +271,7 @@ needs_perl() {
     start_server
     run -0 perl "$RECIPE" reset "$PORT" 'half a mess'
     wait_for_line "$SERVER_LOG" "$CLOSED"
-    grep -Eq 'recv\(fd [0-9]+\) -> -1 \(Connection reset by peer\)' "$SERVER_LOG" ||
+    grep -Eq 'recv\(fd [0-9]+\) -> -1 ECONNRESET ' "$SERVER_LOG" ||
         grep -Eq 'recv\(fd [0-9]+\) -> 0: EOF after' "$SERVER_LOG"
     run -0 client --quiet a1234
     [[ $output == a1234a1234 ]]
@@ -270,7 +297,7 @@ needs_perl() {
     in_order '^\[parent\] fork\(\) -> child' \
         '^\[parent\] shutdown\(fd [0-9]+, SHUT_WR\) -> 0' \
         '^\[peer\] recv\(fd [0-9]+\) -> 0: EOF' \
-        '^\[child\] send\(fd [0-9]+, 20 bytes\) -> -1 \(Broken pipe\)' \
+        '^\[child\] send\(fd [0-9]+, 20 bytes\) -> -1 EPIPE ' \
         '^\[peer\] send\(fd [0-9]+, 16 bytes: to the child\) -> 16' \
         "^\[child\] recv\(fd [0-9]+\) -> 16 bytes 'still listening\?'"
     [[ $output != *'[child] close'* ]]
@@ -297,6 +324,188 @@ needs_perl() {
     run -0 timeout 10 "$BIN" demo close
     in_order '^== close\(\) right after' '\[client\] close\(fd [0-9]+\) -> 0: gone before the reply' \
         '^reply: \(none' '^== shutdown\(SHUT_WR\) instead' '^reply: a1234a1234$'
+}
+
+@test "length prefix: one connection carries one message after another" {
+    start_server --length-prefix
+    exec 5<>"/dev/tcp/127.0.0.1/$PORT"
+    printf '\0\0\0\005hello\0\0\0\005world' >&5
+    timeout 5 head -c 28 <&5 >"$BATS_TEST_TMPDIR/replies"
+    exec 5>&-
+    printf '\0\0\0\012hellohello\0\0\0\012worldworld' | cmp - "$BATS_TEST_TMPDIR/replies"
+    wait_for_line "$SERVER_LOG" "$CLOSED"
+    [[ $(grep -c 'the frame is complete: a 5-byte payload' "$SERVER_LOG") == 2 ]]
+}
+
+@test "length prefix: a server that announces 1.39 GB is refused from its header (--max-reply)" {
+    needs_perl
+    start_recipe liar liar 1392508928
+    run -1 --separate-stderr client --length-prefix hello
+    [[ -z $output ]]
+    [[ ${stderr_lines[-1]} == \
+       '04-shutdown: recv: the reply announces 1392508928 bytes: over the 33554432-byte limit (--max-reply)' ]]
+    [[ $stderr != *'the reply announces 1392508928 bytes'$'\n'* ]]   # refused before reading on
+
+    # Allowed a bigger reply, it waits for the rest, until --timeout ends it.
+    start_recipe liar2 liar 1392508928
+    run -3 --separate-stderr client --length-prefix \
+        --max-reply 2G --timeout 0.5 hello
+    [[ $output == xxxxxxxxxxxxxxxx ]]
+    [[ ${stderr_lines[-1]} == \
+       '04-shutdown: recv: the reply did not end within 0.5 s (--timeout), after 16 bytes' ]]
+}
+
+@test "an endless server: --timeout ends the reply, and so does --max-reply without it" {
+    needs_perl
+    local started
+    start_recipe endless endless
+    started=$(date +%s%N)
+    local status=0
+    client --quiet --max-reply 4G --timeout 0.5 a1234 >"$BATS_TEST_TMPDIR/reply" \
+        2>"$BATS_TEST_TMPDIR/err" || status=$?
+    ((status == 3))
+    # Ended by the clock (0.5 s), not by the server (which goes on for 20 s).
+    (( ($(date +%s%N) - started) / 1000000 < 5000 ))
+    [[ $(<"$BATS_TEST_TMPDIR/err") == '04-shutdown: recv: the reply did not end within 0.5 s (--timeout), after '*' bytes' ]]
+    [[ -s $BATS_TEST_TMPDIR/reply ]]
+
+    start_recipe endless2 endless
+    status=0
+    client --quiet a1234 >/dev/null 2>"$BATS_TEST_TMPDIR/err" || status=$?
+    ((status == 1))
+    [[ $(<"$BATS_TEST_TMPDIR/err") == \
+       '04-shutdown: recv: the reply is over the 33554432-byte limit, and no EOF yet (--max-reply)' ]]
+}
+
+@test "--timeout 0 means no limit: the client is still waiting after half a second" {
+    start_server
+    run -124 timeout 0.5 "$BIN" client --port "$PORT" --quiet --no-shutdown --marker "$WRONG" \
+        --timeout 0 a1234
+}
+
+@test "stdin: exactly 256 MiB is accepted, one byte more is refused" {
+    needs_perl
+    # A port where every connect is refused: the client gets that far only
+    # if it accepted its stdin.
+    start_recipe refuse refuse
+    run -1 bash -c "head -c 268435456 /dev/zero | timeout 20 '$BIN' client --host 127.0.0.1 --port $PORT --quiet"
+    [[ $output == '04-shutdown: connect: ECONNREFUSED '* ]]
+    run -1 bash -c "head -c 268435457 /dev/zero | timeout 20 '$BIN' client --host 127.0.0.1 --port $PORT --quiet"
+    [[ $output == '04-shutdown: stdin: the payload is over 268435456 bytes' ]]
+}
+
+@test "accept() EMFILE: the server says why it stops (ulimit -n 4)" {
+    # Stdin, stdout, stderr and the listener: no descriptor is left for a
+    # client. Linux takes the new descriptor before accept() waits, so the
+    # first accept() fails at once, client or no client.
+    run -1 exec_with_std_fds_only bash -c "ulimit -n 4 && exec '$BIN' server --port 0" </dev/null
+    [[ ${lines[4]} == 'listening on 127.0.0.1:'* ]]
+    [[ ${lines[-2]} =~ ^\[server\]\ accept\(fd\ 3\)\ -\>\ -1\ EMFILE\  ]]
+    [[ ${lines[-1]} == '04-shutdown: accept: EMFILE ('*'): no descriptor is left for a client, and this server holds none it could close (raise `ulimit -n`)' ]]
+    # One descriptor more, and it serves (and closes) one client after another.
+    start_server_limited 5
+    run -0 client --quiet a1234
+    [[ $output == a1234a1234 ]]
+    run -0 client --quiet b1234
+    [[ $output == b1234b1234 ]]
+}
+
+@test "the reply ends its line on a terminal, and nowhere else" {
+    command -v script >/dev/null || skip "no script(1) to give the client a terminal"
+    start_server
+    run -0 script -qec "timeout 10 '$BIN' client --port $PORT --quiet a1234" /dev/null
+    [[ $output == $'a1234a1234\r' ]]
+    client --quiet a1234 >"$BATS_TEST_TMPDIR/reply"
+    printf 'a1234a1234' | cmp - "$BATS_TEST_TMPDIR/reply"
+}
+
+@test "fork: after shutdown(SHUT_RDWR) the peer's send draws a reset, and the next one fails" {
+    run -0 timeout 10 "$BIN" demo fork
+    output=$(sed -n '/^== shutdown(SHUT_RDWR)/,$p' <<<"$output")
+    in_order '^\[parent\] shutdown\(fd [0-9]+, SHUT_RDWR\) -> 0' \
+        '^\[peer\] recv\(fd [0-9]+\) -> 0: EOF' \
+        '^\[peer\] send\(fd [0-9]+, 13 bytes: after the shutdown\) -> 13$' \
+        '^\[peer\] poll\(fd [0-9]+\) -> POLLERR: the answer was a reset' \
+        '^\[peer\] send\(fd [0-9]+, 13 bytes: again\) -> -1 EPIPE '
+}
+
+@test "demo: each scene's setup under its own heading; no line over 80 columns" {
+    run -0 timeout 20 "$BIN" demo fork
+    [[ ${lines[0]} == '== close() on a socket a forked child also holds' ]]
+    # Each scene (from its heading to the next): the peer's listener, the
+    # parent's connect, the fork and the accept, in that order.
+    local scene
+    for scene in 1 2 3; do
+        awk -v want="$scene" '/^== / {n++} n == want' <<<"$output" >"$BATS_TEST_TMPDIR/scene"
+        output=$(<"$BATS_TEST_TMPDIR/scene") in_order '^\[peer\] listen\(fd [0-9]+' \
+            '^\[parent\] connect\(.*\) -> 0' '^\[parent\] fork\(\) -> child' \
+            '^\[peer\] accept\(fd [0-9]+\) -> fd [0-9]+'
+    done
+    local line role
+    for line in "${lines[@]}"; do
+        ((${#line} <= 80)) || { echo "over 80 columns: $line"; return 1; }
+    done
+    # The other scenes race (close() against the reply), and a failure's libc
+    # text can be long ("ENOTCONN (Transport endpoint is not connected)"):
+    # at a width of 80, as on an 80-column terminal, those lines wrap.
+    run -0 timeout 20 "$BIN" demo --width 80
+    for line in "${lines[@]}"; do
+        ((${#line} <= 80)) || { echo "over 80 columns: $line"; return 1; }
+    done
+    for role in '' server client demo; do
+        run -0 "$BIN" $role --help
+        for line in "${lines[@]}"; do
+            ((${#line} <= 80)) || { echo "--help over 80 columns: $line"; return 1; }
+        done
+    done
+}
+
+@test "nc plays the client only with -N; nc -l can't play the server; socat -t can" {
+    command -v nc >/dev/null && nc -h 2>&1 | grep -q -- '-N' ||
+        skip "no OpenBSD nc (with -N) here"
+    start_server
+    run -0 bash -c "printf 'a1234SERVER WRONG MARKER' | timeout 5 nc -N 127.0.0.1 $PORT"
+    [[ $output == a1234a1234 ]]
+    # Without -N no EOF: with the wrong marker, both wait.
+    run -124 bash -c "printf a1234 | timeout 0.5 nc 127.0.0.1 $PORT"
+
+    # nc -l quits when the client half-closes, its own input still open.
+    mkfifo "$BATS_TEST_TMPDIR/nc.in"
+    exec 6<>"$BATS_TEST_TMPDIR/nc.in"
+    (exec nc -lv 127.0.0.1 0 <&6 6>&- >"$BATS_TEST_TMPDIR/nc.out" 2>"$BATS_TEST_TMPDIR/nc.err") &
+    local nc=$!
+    STARTED_PIDS+=("$nc")
+    wait_for_line "$BATS_TEST_TMPDIR/nc.err" '^Listening on ' 5 "$nc"
+    local port
+    port=$(awk '/^Listening on/ {print $NF}' "$BATS_TEST_TMPDIR/nc.err")
+    run -0 --separate-stderr timeout 5 "$BIN" client --port "$port" a1234
+    [[ -z $output && $stderr == *'EOF, the reply is complete (0 bytes)'* ]]
+    local i
+    for ((i = 0; i < 250; i++)); do
+        is_running "$nc" || break
+        nap 0.02
+    done
+    ! is_running "$nc"
+    [[ $(<"$BATS_TEST_TMPDIR/nc.out") == 'a1234SERVER WRONG MARKER' ]]
+    exec 6>&-
+
+    command -v socat >/dev/null || skip "no socat here (the nc part passed)"
+    mkfifo "$BATS_TEST_TMPDIR/socat.in"
+    exec 7<>"$BATS_TEST_TMPDIR/socat.in"
+    # -t 0.5 rather than the lesson's 5: socat ends the connection when the
+    # time after the client's EOF is up, and the test need not wait 5 s.
+    (exec socat -d -d -t 0.5 - TCP-LISTEN:0,bind=127.0.0.1 <&7 7>&- >"$BATS_TEST_TMPDIR/socat.out" \
+        2>"$BATS_TEST_TMPDIR/socat.err") &
+    STARTED_PIDS+=("$!")
+    wait_for_line "$BATS_TEST_TMPDIR/socat.err" 'listening on ' 5 "$!"
+    port=$(sed -n 's/.*listening on .*://p' "$BATS_TEST_TMPDIR/socat.err")
+    start_background socat_client timeout 10 "$BIN" client --port "$port" a1234
+    wait_for_line "$BATS_TEST_TMPDIR/socat_client.log" 'shutdown\(fd 3, SHUT_WR\) -> 0' 5
+    printf 'my reply' >&7
+    exec 7>&-
+    wait_for_line "$BATS_TEST_TMPDIR/socat_client.log" 'EOF, the reply is complete \(8 bytes\)' 10
+    grep -q '^my reply$' "$BATS_TEST_TMPDIR/socat_client.log"
+    [[ $(<"$BATS_TEST_TMPDIR/socat.out") == 'a1234SERVER WRONG MARKER' ]]
 }
 
 @test "bad usage: one line, status 2" {

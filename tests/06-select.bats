@@ -5,10 +5,11 @@ CHAPTER=06-select
 load test_helper
 
 LOADGEN="$BATS_TEST_DIRNAME/bench/loadgen"
+CHATFLOOD="$BATS_TEST_DIRNAME/bench/chatflood"
 BLOCKING_BIN="$ROOT/bin/01-blocking"
 
 setup_file() {
-    make -s -C "$BATS_TEST_DIRNAME/bench" loadgen >/dev/null
+    make -s -C "$BATS_TEST_DIRNAME/bench" loadgen chatflood >/dev/null
 }
 
 # start_line_client NAME [ARGS...]: a client kept connected, its stdin a fifo
@@ -106,13 +107,15 @@ server_memory_kb() {
 }
 
 @test "chat: a client that stops reading misses lines; the others get every one" {
-    start_server --chat --max-pending 4K
+    # 1M: room for a reader that the machine does not schedule for a while (the
+    # kernel's send buffer per client is fixed at 64K in chat mode).
+    start_server --chat --max-pending 1M
     start_line_client stopped
     start_line_client listener --quiet
     wait_for_line "$SERVER_LOG" '\(2 clients\)' 5
     kill -STOP "${STARTED_PIDS[-2]}"     # the first client reads nothing from now on
     # 6000 numbered lines of 999 bytes: more than the stopped client's buffers
-    # hold (its SO_RCVBUF, the server's SO_SNDBUF for it, and 4K).
+    # hold (its SO_RCVBUF, the server's SO_SNDBUF for it, and 1M).
     local lines="$BATS_TEST_TMPDIR/lines"
     seq -f '%0998g' 6000 >"$lines"
     run client --quiet <"$lines"
@@ -120,8 +123,13 @@ server_memory_kb() {
     local log="$BATS_TEST_TMPDIR/listener.log"
     wait_for_line "$log" '^127\.0\.0\.1:[0-9]+: 0*6000$' 10
     [[ $(grep -Ec '^127\.0\.0\.1:[0-9]+: [0-9]{998}$' "$log") -eq 6000 ]]
-    grep -Eq 'fd [0-9]+ has [0-9]+ bytes pending \(--max-pending 4096\): it misses this line' \
+    grep -Eq 'fd [0-9]+ has [0-9]+ bytes pending \(--max-pending 1048576\): it misses this line' \
         "$SERVER_LOG"
+    # The first miss is narrated, the others only counted: one line, not thousands...
+    [[ $(grep -c 'it misses this line' "$SERVER_LOG") -eq 1 ]]
+    # ... and the count is said when the client leaves.
+    kill -KILL "${STARTED_PIDS[-2]}"
+    wait_for_line "$SERVER_LOG" 'fd [0-9]+ missed [0-9]{3,} lines while its buffer was full' 5
 }
 
 @test "backpressure: a client that never reads can't make the server hold more than --max-pending" {
@@ -214,10 +222,10 @@ server_memory_kb() {
     run --separate-stderr timeout 5 "$BIN" client --host 127.0.0.1 --port "$closed_port" \
         --message x
     [[ $status -eq 1 ]]
-    [[ ${stderr_lines[-1]} == "06-select: connect: Connection refused" ]]
+    [[ ${stderr_lines[-1]} == "06-select: connect: ECONNREFUSED ("*")" ]]
     # Linux answers through SO_ERROR; a system may also refuse at once.
-    [[ $stderr == *"(EINPROGRESS)"*"getsockopt(SO_ERROR) -> Connection refused"* ||
-       $stderr == *"connect(127.0.0.1:$closed_port) -> -1 (Connection refused)"* ]]
+    [[ $stderr == *"-1 EINPROGRESS"*"getsockopt(SO_ERROR) -> ECONNREFUSED"* ||
+       $stderr == *"connect(127.0.0.1:$closed_port) -> -1 ECONNREFUSED"* ]]
 }
 
 @test "the deadlock: a blocking client sending 64M stalls against this echo server; the select client completes" {
@@ -261,6 +269,28 @@ server_memory_kb() {
     expect_usage_error
     run "$BIN" client --blocking
     expect_usage_error
+    # --stall, like --blocking, belongs to --bytes; --bytes and --message are two modes.
+    run "$BIN" client --stall 1
+    expect_usage_error
+    [[ $output == *"--stall needs --bytes"* ]]
+    run "$BIN" client --bytes 1M --message hello
+    expect_usage_error
+    # A --message the client can't send is a mistake found before connecting
+    # (nothing listens on port 1: a connect would end in exit 1, not 2).
+    run "$BIN" client --port 1 --message "$(head -c 65536 /dev/zero | tr '\0' x)"
+    expect_usage_error
+    [[ $output == *"at most 65535 bytes"* ]]
+    run "$BIN" client --port 1 --message "$(head -c 65535 /dev/zero | tr '\0' x)" --quiet
+    [[ $status -eq 1 && $output == *"connect: ECONNREFUSED"* ]]
+    # The demo picks its own ports: --port is refused, not ignored.
+    run "$BIN" demo --port 9006
+    expect_usage_error
     run "$BIN" --help
     [[ $status -eq 0 && $output == *"3  (client --bytes) no progress"* ]]
+    [[ $output == *"(client, lines) the server kept it waiting --timeout seconds"* ]]
+    # --help fits 80 columns, and says --timeout's default.
+    [[ $(awk 'length($0) > 80' <<<"$output") == "" ]]
+    run "$BIN" client --help
+    [[ $(awk 'length($0) > 80' <<<"$output") == "" ]]
+    [[ $output == *"--timeout SEC"*"(default 0)"* ]]
 }

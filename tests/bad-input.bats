@@ -56,6 +56,8 @@ options() {
             n = split(left, word, " ")
             arg = (n > 1 && word[2] ~ /^[A-Z]/) ? word[2] : "-"
             name = $1
+            # --step[=call]: a flag that may take =VALUE (common/cli.c, SL_MAYBE).
+            sub(/\[=.*/, "", name)
             text = $0
         }
         END { flush() }'
@@ -140,17 +142,24 @@ check() {
 check_valid() {
     local log="$BATS_TEST_TMPDIR/valid.${1##*/}.log" pid i status first=""
     : >"$log"
-    timeout -k 1 5 "$@" </dev/null >"$log" 2>&1 3>&- &
+    # The program itself in the background (no timeout(1) between: killed by
+    # a test's end, timeout would leave its child running, orphaned).
+    "$@" </dev/null >"$log" 2>&1 3>&- &
     pid=$!
     for ((i = 0; i < 100; i++)); do
         IFS= read -r first <"$log" || true
         [[ $first == 'listening on '* ]] && break
         alive "$pid" || break
         [[ $2 != server ]] && ((i >= 30)) && break
-        sleep 0.01
+        nap 0.01
     done
     if alive "$pid"; then
-        kill -TERM "$pid"   # timeout passes it on to the program
+        kill -TERM "$pid"
+        for ((i = 0; i < 100; i++)); do
+            alive "$pid" || break
+            nap 0.01
+        done
+        kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" || true
         [[ $first == 'listening on '* || $2 != server ]] && return 0
         echo "no ready line within a second: $(head -c 300 "$log")"

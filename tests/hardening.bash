@@ -23,6 +23,9 @@ ALL_SERVER_ROWS=(
     "04-shutdown|--length-prefix --max-payload 1M|--length-prefix hello|hellohello|iterative"
     "05-dead-peers||--message hello|answer: hello|iterative"
     "06-select||--message hello|hello|concurrent"
+    # chapter 7: chapter 6's server waiting with poll, and with epoll (its default)
+    "07-poll-epoll|--loop poll|--message hello|hello|concurrent"
+    "07-poll-epoll||--message hello|hello|concurrent"
 )
 
 # ALL_CLIENT_ROWS: "CHAPTER|CLIENT ARGS": every client, with arguments that make it
@@ -37,6 +40,7 @@ ALL_CLIENT_ROWS=(
     "04-shutdown|--length-prefix hello"
     "05-dead-peers|--message hello"   # --no-sigpipe-ignore shows SIGPIPE on purpose: not here
     "06-select|--bytes 1M"
+    "07-poll-epoll|--bytes 1M"
 )
 
 # present_rows NAME: the rows of the array NAME whose chapter is in chapters/.

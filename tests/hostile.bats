@@ -83,7 +83,7 @@ wait_for_fd_count() {
     local i
     for ((i = 0; i < 250; i++)); do
         [[ $(fd_count "$1") -eq $2 ]] && return 0
-        sleep 0.02
+        nap 0.02
     done
     return 1
 }
@@ -250,7 +250,7 @@ flooding_peer_with_resets_finish() {
         wait_for_line "$BATS_TEST_TMPDIR/trickle$i.log" '^trickle: connected' 5
         for ((n = 0; n < 250; n++)); do     # a new line of the log, within 5 s
             tail -n +$((log_lines + 1)) "$SERVER_LOG" | grep -q 'max-pending' && break
-            sleep 0.02
+            nap 0.02
         done
         ((n < 250)) || fail "the garbage peer's echo never backed up to the --max-pending bound"
         good_client
@@ -360,5 +360,48 @@ sigpipe_default_here_or_skip() {
             >/dev/null 2>"$BATS_TEST_TMPDIR/client.err" || status=$?
         ((status != 2 && status < 124)) ||
             fail "exit $status: $(head -c 200 "$BATS_TEST_TMPDIR/client.err")"
+    done
+}
+
+# ---- chapters 6 and 7: a line client that gives up (--timeout) ----------------
+# Each chapter's line client, against a server that accepts and never answers
+# and against one that never stops talking: --timeout 1 ends it with status 3
+# and a line naming the wait, within 1.5 s of the start.
+TIMEOUT_CLIENTS=(06-select 07-poll-epoll)
+
+# timed_client NAME ARGS...: runs the current BIN's client (stdout dropped: an
+# endless server's bytes), sets status, its stderr in $BATS_TEST_TMPDIR/NAME.err
+# and elapsed (seconds) since the start.
+timed_client() {
+    local name=$1 started=$EPOCHREALTIME
+    shift
+    status=0
+    timeout 5 "$BIN" client --port "$PORT" --quiet "$@" >/dev/null \
+        2>"$BATS_TEST_TMPDIR/$name.err" </dev/null || status=$?
+    elapsed=$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')
+}
+
+@test "hostile server: a line client with --timeout 1 gives up on a silent and an endless server (exit 3)" {
+    local chapter elapsed
+    for chapter in "${TIMEOUT_CLIENTS[@]}"; do
+        [[ -d $ROOT/chapters/$chapter ]] || continue
+        BIN=$ROOT/bin/$chapter
+        R_LABEL="$chapter client --timeout 1"
+        hostile_server "silent_server_${chapter//-/_}" --hold 10 accept-close
+        timed_client "silent_$chapter" --message hello --timeout 1
+        echo "$chapter, silent server: status $status after $elapsed s: $(cat "$BATS_TEST_TMPDIR/silent_$chapter.err")"
+        ((status == 3)) || fail "against a silent server: status $status"
+        [[ $(cat "$BATS_TEST_TMPDIR/silent_$chapter.err") == "$chapter: recv: no answer within 1 s (--timeout)" ]] ||
+            fail "its message: $(cat "$BATS_TEST_TMPDIR/silent_$chapter.err")"
+        awk -v e="$elapsed" 'BEGIN { exit !(e >= 1 && e < 1.5) }' || fail "took $elapsed s"
+
+        # --no-read: it pours bytes whatever the client does, half-closed or not.
+        hostile_server "endless_server_${chapter//-/_}" --no-read --hold 10 serve-garbage 1073741824
+        timed_client "endless_$chapter" --message hello --timeout 1
+        echo "$chapter, endless server: status $status after $elapsed s: $(cat "$BATS_TEST_TMPDIR/endless_$chapter.err")"
+        ((status == 3)) || fail "against an endless server: status $status"
+        grep -q 'did not close within 1 s of our input.s end (--timeout)' \
+            "$BATS_TEST_TMPDIR/endless_$chapter.err" || fail "its message"
+        awk -v e="$elapsed" 'BEGIN { exit !(e >= 1 && e < 1.5) }' || fail "took $elapsed s"
     done
 }

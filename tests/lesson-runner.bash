@@ -45,6 +45,19 @@ server_command=
 
 background_pids=()
 
+# nap SECONDS: a pause inside a polling loop that starts no process (a read
+# with a timeout on a pipe that never has data); see tests/test_helper.bash.
+if { exec {nap_fd}<> <(:); } 2>/dev/null; then
+    # A read that fails at once (the descriptor was closed) falls back to sleep.
+    nap() {
+        local rc=0
+        read -r -t "$1" -u "$nap_fd" _ 2>/dev/null || rc=$?
+        ((rc > 128)) || sleep "$1"
+    }
+else
+    nap() { sleep "$1"; }
+fi
+
 cleanup() {
     local pid
     for pid in "$server_pid" "${background_pids[@]}"; do
@@ -119,7 +132,7 @@ stop_server() {
     local i
     for ((i = 0; i < 250; i++)); do
         kill -0 "$server_pid" 2>/dev/null || break
-        sleep 0.02
+        nap 0.02
     done
     kill -KILL "$server_pid" 2>/dev/null
     wait "$server_pid" 2>/dev/null
@@ -149,7 +162,7 @@ start_server() {
             cp "$server_log" "$work/actual"
             return 1
         fi
-        sleep 0.02
+        nap 0.02
     done
     fail "$1: no ready line within 10 s"
     return 0
@@ -166,7 +179,7 @@ start_background() {
     printf '%s\n' "$@" "…" >"$work/expected"
     for ((i = 0; i < 500; i++)); do
         output_matches "$work/expected" "$log" && return
-        sleep 0.02
+        nap 0.02
     done
     check_output "$command &" "$work/expected" "$log"
 }

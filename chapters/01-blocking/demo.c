@@ -44,8 +44,12 @@ static _Noreturn void demo_client_b(int port, int a_was_served, int b_has_connec
     char byte;
     if (read(a_was_served, &byte, 1) != 1)
         sl_fail("A was never served");
+    /* B starts both scenes it is in: at each, everyone else is waiting (A
+     * on a pipe, the server in recv), so each scene's lines are complete. */
+    sl_scene("client B connects while the server is busy with A");
     int fd = connect_or_exit("127.0.0.1", port);
     sl_narrate("connected, though the server has not accepted me: I am in its backlog");
+    sl_scene("A says bye and leaves: only then does the server accept B");
     if (write(b_has_connected, "x", 1) != 1)
         sl_fail_errno("write to pipe");
     echo_line(fd, "hello from B\n", 13);
@@ -57,7 +61,7 @@ static _Noreturn void demo_client_b(int port, int a_was_served, int b_has_connec
 int run_demo(int backlog)
 {
     /* The listener first, so its descriptor (3) is the one a hand run gets. */
-    sl_scene("a server, client A, and client B who arrives while A is served");
+    sl_scene("a server, and client A, whom it serves");
     sl_set_role("server");
     char why[256];
     int listener = open_listener("127.0.0.1", 0, backlog, 1, why, sizeof why);

@@ -7,7 +7,8 @@
  * received, so they can be tested (and fuzzed) on their own.
  *
  * Usage: #include "framing.h", link framing.c (it needs only the C library).
- * See also: framing.c, shutdown.c (the program using them), README.md.
+ * See also: framing.c, server.c and length_prefix.c (the programs using them),
+ *           README.md.
  */
 #ifndef FRAMING_H
 #define FRAMING_H

@@ -15,8 +15,11 @@
  * its echo, so a client waiting in a server's backlog counts that wait in
  * its first round trip.
  *
+ * With --idle N, N more connections are opened first and held, silent, for
+ * the whole run: what idle connections cost a server (chapter 7).
+ *
  * Usage: loadgen --port N [--host ADDR] [--clients N] [--rounds N | --seconds S]
- *                [--size BYTES] [--leave] [--server-pid PID]
+ *                [--size BYTES] [--leave] [--server-pid PID] [--idle N]
  * Prints one line: clients= connected= served= refused= told= failed=
  *   round_trips= (completed, every byte checked) seconds= rt_per_s=
  *   p50_us= p99_us= max_us= (latency percentiles) and, with --server-pid, the
@@ -29,6 +32,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -140,6 +144,21 @@ static double cpu_seconds(long pid)
     return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* How many descriptors PID has open (/proc/PID/fd), or -1. */
+static long open_descriptors(long pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/fd", pid);
+    DIR *dir = opendir(path);
+    if (dir == NULL)
+        return -1;
+    long count = 0;
+    while (readdir(dir) != NULL)
+        count++;
+    closedir(dir);
+    return count - 2;   /* . and .. */
+}
+
 static unsigned char byte_of(const struct client *c, size_t i)
 {
     return (unsigned char)(c->seed + (unsigned)c->rounds * 7u + (unsigned)i);
@@ -211,7 +230,7 @@ static int do_receive(struct client *c, size_t size)
 int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1";
-    long port = -1, clients_wanted = 100, rounds = 10, size = 64, server_pid = 0;
+    long port = -1, clients_wanted = 100, rounds = 10, size = 64, server_pid = 0, idle = 0;
     double seconds = 0;
     int leave = 0;
     for (int i = 1; i < argc; i++) {
@@ -236,11 +255,13 @@ int main(int argc, char **argv)
             size = atol(value);
         else if (strcmp(name, "--server-pid") == 0)
             server_pid = atol(value);
+        else if (strcmp(name, "--idle") == 0)
+            idle = atol(value);
         else
             usage("unknown option");
     }
     if (port <= 0 || port > 65535 || clients_wanted < 1 || clients_wanted > 100000 ||
-        size < 1 || size > MAX_SIZE || rounds < 1)
+        size < 1 || size > MAX_SIZE || rounds < 1 || idle < 0 || idle > 1000000)
         usage("a value is out of range");
     signal(SIGPIPE, SIG_IGN);
 
@@ -251,6 +272,30 @@ int main(int argc, char **argv)
     if (inet_pton(AF_INET, host, &address.sin_addr) != 1)
         usage("--host: an IPv4 address, please");
 
+    /* Idle connections first, blocking connects (the server's backlog takes
+     * them); they never send, and are closed at the end. */
+    int *idle_fds = calloc((size_t)idle + 1, sizeof *idle_fds);
+    if (idle_fds == NULL) {
+        perror("loadgen: calloc");
+        return 1;
+    }
+    for (long i = 0; i < idle; i++) {
+        idle_fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        if (idle_fds[i] == -1 ||
+            connect(idle_fds[i], (struct sockaddr *)&address, sizeof address) == -1) {
+            perror("loadgen: idle connection (raise ulimit -n?)");
+            return 1;
+        }
+    }
+    /* Then, with --server-pid, until the server holds them all (its open
+     * descriptors, from /proc; bounded: 10 s), so accepting them is not
+     * counted below. */
+    for (int tries = 0; idle > 0 && server_pid && tries < 1000; tries++) {
+        if (open_descriptors(server_pid) >= idle)
+            break;
+        struct timespec pause = { 0, 10 * 1000 * 1000 };
+        nanosleep(&pause, NULL);
+    }
     double cpu_before = server_pid ? cpu_seconds(server_pid) : -1;
     size_t count = (size_t)clients_wanted;
     struct client *clients = calloc(count, sizeof *clients);
@@ -377,6 +422,9 @@ int main(int argc, char **argv)
         printf(" server_cpu_s=%.4f server_cpu_us_per_rt=%.2f", cpu_after - cpu_before,
                (cpu_after - cpu_before) * 1e6 / (double)round_trips);
     printf("\n");
+    for (long i = 0; i < idle; i++)
+        close(idle_fds[i]);
+    free(idle_fds);
     free(latencies);
     free(polls);
     free(clients);

@@ -4,7 +4,7 @@
  * Input layout: byte 0 picks the marker's length (0 to 8), byte 1 seeds the
  * sizes of the simulated recv() chunks, then come the marker's bytes, then
  * the stream. The stream is scanned twice: whole, and grown chunk by chunk
- * the way shutdown.c calls it after each recv(), passing how far it had
+ * the way server.c calls it after each recv(), passing how far it had
  * already searched. Both must find the first occurrence a naive search
  * finds, and the chunked scan must find it in the first chunk that
  * completes it. Each call sees a buffer of exactly the bytes received, so
