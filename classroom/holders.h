@@ -44,8 +44,10 @@ int holders_listens_for(const struct socket_row *listener, const struct socket_r
 size_t holders_listeners(struct socket_row *rows, size_t max);
 
 /* Gives each of the COUNT ROWS a process of this network namespace holds
- * that process's pid and name, the newest processes first (a client that
- * connected just now is the newest, and may be gone in a millisecond). */
+ * that process's pid and name, from what the last look through /proc saw,
+ * or from a new look (the newest processes first: a client that connected
+ * just now is the newest, and may be gone in a millisecond). Looks are
+ * rationed to a quarter of the time: a row may stay without a holder. */
 void holders_find(struct socket_row *rows, size_t count);
 
 #endif

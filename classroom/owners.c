@@ -15,6 +15,7 @@
 #include "owners.h"
 
 #include "holders.h"
+#include "proc.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -78,45 +79,87 @@ static int describe(int fd, struct socket_row *r)
     return 0;
 }
 
-void owners_report(int fd)
+/* The sockets this process has reported, by inode, with the remote port it
+ * had then: a connected socket's ends never change, so it is not looked at
+ * again; a bound or listening one is (it may connect yet). */
+#define SENT_MAX 16384   /* a power of two */
+static struct { unsigned long inode; unsigned remote_port; } sent[SENT_MAX];
+static unsigned sent_count;
+
+static unsigned sent_slot(unsigned long inode)
 {
-    static struct { unsigned long inode; unsigned remote_port; } sent[256];
-    static unsigned sent_count;
+    unsigned i = (unsigned)(inode * 2654435761u) & (SENT_MAX - 1);
+    while (sent[i].inode != 0 && sent[i].inode != inode)
+        i = (i + 1) & (SENT_MAX - 1);
+    return i;
+}
+
+/* Reports FD's socket (INODE) to REPORT_FD unless reported as it is. */
+static void report_one(int report_fd, int fd, unsigned long inode)
+{
+    unsigned slot = sent_slot(inode);
+    struct socket_row r;
+    if ((sent[slot].inode == inode && sent[slot].remote_port != 0) || describe(fd, &r) == -1 ||
+        (sent[slot].inode == inode && sent[slot].remote_port == r.remote_port))
+        return;
+    r.inode = inode;
+    r.pid = getpid();
+    prctl(PR_GET_NAME, r.comm, 0, 0, 0);
+    if (write(report_fd, &r, sizeof r) != (ssize_t)sizeof r)
+        return;
+    if (sent_count >= SENT_MAX / 4 * 3) {
+        memset(sent, 0, sizeof sent);
+        sent_count = 0;
+        slot = sent_slot(inode);
+    }
+    sent_count += sent[slot].inode == 0;
+    sent[slot].inode = inode;
+    sent[slot].remote_port = r.remote_port;
+}
+
+void owners_report(int report_fd)
+{
+    /* With hundreds of descriptors (chapter 7's demo holds ten thousand) a
+     * look costs more than the line it rides on: then at most a tenth of
+     * the process's time goes to looking, and /proc names what it misses. */
+    static double cost, last_end;
+    static size_t last_count;
+    if (last_count > 256 && sl_now() - last_end < 9 * cost)
+        return;
+    double start = sl_now();
     DIR *fds = opendir("/proc/self/fd");
     const struct dirent *entry;
+    size_t count = 0;
     while (fds != NULL && (entry = readdir(fds)) != NULL) {
         char path[64], link[64];
         unsigned long inode;
-        struct socket_row r;
         snprintf(path, sizeof path, "/proc/self/fd/%.16s", entry->d_name);
         ssize_t n = readlink(path, link, sizeof link - 1);
+        count++;
         if (n <= 0)
             continue;
         link[n] = '\0';
-        if (sscanf(link, "socket:[%lu]", &inode) != 1 || describe(atoi(entry->d_name), &r) == -1)
-            continue;
-        int known = 0;
-        for (unsigned i = 0; i < sent_count && i < 256; i++)
-            known |= sent[i].inode == inode && sent[i].remote_port == r.remote_port;
-        if (known)
-            continue;
-        r.inode = inode;
-        r.pid = getpid();
-        prctl(PR_GET_NAME, r.comm, 0, 0, 0);
-        if (write(fd, &r, sizeof r) == (ssize_t)sizeof r) {
-            sent[sent_count % 256].inode = inode;
-            sent[sent_count++ % 256].remote_port = r.remote_port;
-        }
+        if (sscanf(link, "socket:[%lu]", &inode) == 1 && inode != 0)
+            report_one(report_fd, atoi(entry->d_name), inode);
     }
     if (fds != NULL)
         closedir(fds);
+    last_count = count;
+    last_end = sl_now();
+    cost = last_end - start;
 }
 
-/* ---- reports, in the tap ------------------------------------------------- */
+/* ---- what the tap knows --------------------------------------------------- */
 
-#define REPORTS_MAX 512
-static struct socket_row reports[REPORTS_MAX];
-static unsigned report_count;
+/* Connections by their ends, in a hash table (a demo of chapter 7 opens ten
+ * thousand of them); listeners, a few, in a list. Forgotten all at once when
+ * the table is three quarters full: a new start costs a few names. */
+#define KNOWN_MAX 16384   /* a power of two */
+static struct socket_row known[KNOWN_MAX];   /* inode 0: a free slot */
+static unsigned known_count;
+#define LISTENERS_MAX 64
+static struct socket_row listeners[LISTENERS_MAX];
+static unsigned listener_count;
 
 static int same_ends(const struct socket_row *a, const struct socket_row *b)
 {
@@ -126,18 +169,52 @@ static int same_ends(const struct socket_row *a, const struct socket_row *b)
            memcmp(a->remote, b->remote, size) == 0;
 }
 
+/* The slot holding R's ends, or the free one where they would go. */
+static struct socket_row *slot_of(const struct socket_row *r)
+{
+    unsigned hash = 2166136261u;   /* FNV-1a over the ends */
+    unsigned char key[40];
+    size_t size = address_size(r->family);
+    memcpy(key, r->local, size);
+    memcpy(key + size, r->remote, size);
+    key[2 * size] = (unsigned char)(r->local_port >> 8);
+    key[2 * size + 1] = (unsigned char)r->local_port;
+    key[2 * size + 2] = (unsigned char)(r->remote_port >> 8);
+    key[2 * size + 3] = (unsigned char)r->remote_port;
+    for (size_t i = 0; i < 2 * size + 4; i++)
+        hash = (hash ^ key[i]) * 16777619u;
+    for (unsigned i = 0; i < KNOWN_MAX; i++) {
+        struct socket_row *slot = &known[(hash + i) & (KNOWN_MAX - 1)];
+        if (slot->inode == 0 || same_ends(slot, r))
+            return slot;
+    }
+    return NULL;
+}
+
 /* The first to report a connection holds it (a forked child that inherits
  * it reports it later); a new inode on the same ends is a new connection. */
 static void remember(const struct socket_row *r)
 {
-    for (unsigned i = 0; i < report_count && i < REPORTS_MAX; i++) {
-        if (same_ends(&reports[i], r)) {
-            if (reports[i].inode != r->inode)
-                reports[i] = *r;
-            return;
+    if (r->remote_port == 0) {
+        for (unsigned i = 0; i < listener_count && i < LISTENERS_MAX; i++) {
+            if (same_ends(&listeners[i], r)) {
+                if (listeners[i].inode != r->inode)
+                    listeners[i] = *r;
+                return;
+            }
         }
+        listeners[listener_count++ % LISTENERS_MAX] = *r;
+        return;
     }
-    reports[report_count++ % REPORTS_MAX] = *r;
+    if (known_count >= KNOWN_MAX / 4 * 3) {
+        memset(known, 0, sizeof known);
+        known_count = 0;
+    }
+    struct socket_row *slot = slot_of(r);
+    if (slot->inode == 0)
+        known_count++;
+    if (slot->inode != r->inode)
+        *slot = *r;
 }
 
 void owners_collect(int fd)
@@ -150,37 +227,29 @@ void owners_collect(int fd)
     }
 }
 
-/* The report of the connection WANTED, else of the listener on its local
- * port (its address WANTED's, or any); NULL when none. */
+/* What the tap knows of the connection WANTED, else of the listener on its
+ * local port (its address WANTED's, or any); NULL when nothing. */
 static const struct socket_row *reported(const struct socket_row *wanted)
 {
-    const struct socket_row *listener = NULL;
-    for (unsigned i = 0; i < report_count && i < REPORTS_MAX; i++) {
-        if (same_ends(&reports[i], wanted))
-            return &reports[i];
-        if (holders_listens_for(&reports[i], wanted))
-            listener = &reports[i];
+    const struct socket_row *slot = wanted->remote_port != 0 ? slot_of(wanted) : NULL;
+    if (slot != NULL && slot->inode != 0)
+        return slot;
+    for (unsigned i = 0; i < listener_count && i < LISTENERS_MAX; i++) {
+        if (holders_listens_for(&listeners[i], wanted))
+            return &listeners[i];
     }
-    return listener;
+    return NULL;
 }
 
 /* ---- the kernel and /proc, for processes that don't report ----------------- */
 
-static int known_inode(unsigned long inode)
-{
-    for (unsigned i = 0; i < report_count && i < REPORTS_MAX; i++) {
-        if (reports[i].inode == inode)
-            return 1;
-    }
-    return 0;
-}
-
-/* Notes who holds the COUNT ROWS that nobody reported. */
+/* Notes who holds the COUNT ROWS that the tap does not know yet. */
 static void note_holders(struct socket_row *rows, size_t count)
 {
     size_t fresh = 0;
     for (size_t i = 0; i < count; i++) {
-        if (!known_inode(rows[i].inode))
+        const struct socket_row *k = reported(&rows[i]);
+        if (k == NULL || k->inode != rows[i].inode || !same_ends(k, &rows[i]))
             rows[fresh++] = rows[i];
     }
     holders_find(rows, fresh);
