@@ -1,6 +1,6 @@
 /* capture.h: a private network, and every packet on its loopback.
  *
- * Harness for the wire tap (wire.c), Linux only. capture_network() moves
+ * Harness for the wire tap (wiretap.c), Linux only. capture_network() moves
  * the calling process into a user and network namespace of its own (no root
  * needed where the system allows them) with lo up; capture_open() then
  * opens a packet socket on that lo whose packets the kernel copies into a

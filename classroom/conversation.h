@@ -14,7 +14,7 @@
  *        struct conversation *c = conversation_of(&all, &segment, &created);
  *        if (created) { name c->end[0] and c->end[1] }
  *        conversation_line(c, &segment, line, sizeof line);
- * See also: conversation.c, segment.h, wire.c, RFC 9293 section 3.4
+ * See also: conversation.c, segment.h, wiretap.c, RFC 9293 section 3.4
  *           (sequence numbers), RFC 1122 section 4.2.3.6 (keepalive).
  */
 #ifndef SOCKLAB_CONVERSATION_H

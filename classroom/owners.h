@@ -14,7 +14,7 @@
  * Usage: in a demo process, at each narration: owners_report(report_fd);
  *        in the tap: if (owner_name(report_fd, 4, local, 51234, remote, 9001,
  *                                   name, sizeof name) == 0) ...
- * See also: owners.c, wire.c, proc(5) (/proc/net/tcp, /proc/PID/fd, comm).
+ * See also: owners.c, wiretap.c, proc(5) (/proc/net/tcp, /proc/PID/fd, comm).
  */
 #ifndef SOCKLAB_OWNERS_H
 #define SOCKLAB_OWNERS_H

@@ -9,7 +9,7 @@
  *
  * Usage: struct segment s;
  *        if (segment_decode(bytes, captured, packet_length, &s) == 0) ...
- * See also: segment.c, wire.c (the tap that feeds it), RFC 9293 (TCP),
+ * See also: segment.c, wiretap.c (the tap that feeds it), RFC 9293 (TCP),
  *           RFC 7323 (window scale), ip(7), ipv6(7).
  */
 #ifndef SOCKLAB_SEGMENT_H

@@ -11,7 +11,7 @@
 
 #include "classroom.h"
 #include "cli.h"
-#include "wire.h"
+#include "wiretap.h"
 
 #include <signal.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* wire.h: the wire tap, every TCP segment on the loopback narrated beside
+/* wiretap.h: the wire tap, every TCP segment on the loopback narrated beside
  * the system calls that caused it.
  *
  * Harness for the classroom, never a lesson. In a private network (a new
@@ -18,11 +18,11 @@
  * Usage: wire_begin();               a demo with --wire, before any socket
  *        return wire_run(argc, argv);    the `wire` role: a shell (or COMMAND)
  *                                        in a private network, for hand runs
- * See also: wire.c, segment.h (the decoder), conversation.h (the numbering),
+ * See also: wiretap.c, segment.h (the decoder), conversation.h (the numbering),
  *           owners.h (the names), classroom.h, packet(7), user_namespaces(7).
  */
-#ifndef SOCKLAB_WIRE_H
-#define SOCKLAB_WIRE_H
+#ifndef SOCKLAB_WIRETAP_H
+#define SOCKLAB_WIRETAP_H
 
 /* The exit status when this system can't run the tap (it says why). */
 enum { WIRE_EXIT_UNAVAILABLE = 4 };

@@ -1,4 +1,4 @@
-/* wire.c: the wire tap: a process that narrates every TCP segment of a
+/* wiretap.c: the wire tap: a process that narrates every TCP segment of a
  * private network, beside the calls of the demo (or the shell) using it.
  *
  * The capture (capture.c) is set up in the calling process before it forks
@@ -9,14 +9,14 @@
  * told (a byte on a pipe, at the demo's exit), or when its parent dies, and
  * then narrates what is left before it exits: no segment is lost at the end.
  *
- * Usage: see wire.h.
+ * Usage: see wiretap.h.
  * See also: capture.h, segment.h, conversation.h, owners.h, classroom.c.
  */
 #if defined(__linux__)
 #define _GNU_SOURCE   /* prctl() */
 #endif
 
-#include "wire.h"
+#include "wiretap.h"
 
 #include "capture.h"
 #include "conversation.h"
