@@ -135,6 +135,33 @@ time_of() {
     [[ ${#lines[@]} -eq 1 ]]
     [[ $output == "01-blocking: wire: no private network here: unshare(CLONE_NEWUSER | CLONE_NEWNET) -> -1 E"* ]]
     [[ $output == *"tcpdump -i lo"* ]]
+    # A demo's --wire the same, before any scene has run.
+    run unshare -r sh -c 'echo 1 >/proc/sys/user/max_user_namespaces &&
+        exec unshare --user --map-user=1000 --map-group=1000 "$0" demo --wire' \
+        "$ROOT/bin/01-blocking"
+    [[ $status -eq 4 ]]
+    [[ $output == *"01-blocking: --wire: no private network here: unshare("* ]]
+    [[ $output != *"== "* ]]
+}
+
+@test "demo --wire: the segments among the calls, in time order, each end named by its role" {
+    run --separate-stderr timeout 30 "$ROOT/bin/01-blocking" demo --wire
+    [[ $status -eq 0 ]]
+    echo "$stderr"
+    # Client B's handshake: all three segments on the wire before the server
+    # accepts it, which the console shows by ordering every line by its time.
+    local syn ack accepted
+    syn=$(grep -n '^\[wire\] client B -> server  SYN  seq 0 ' <<<"$stderr" | cut -d: -f1)
+    ack=$(grep -n '^\[wire\] client B -> server  ACK  seq 1 ack 1 ' <<<"$stderr" | cut -d: -f1)
+    grep -q '^\[wire\] server -> client B  SYN ACK  seq 0 ack 1 ' <<<"$stderr"
+    accepted=$(grep -n '^\[server\] accept(fd [0-9]*) -> fd ' <<<"$stderr" | sed -n 2p | cut -d: -f1)
+    [[ -n $syn && -n $ack && -n $accepted ]]
+    ((syn < ack && ack < accepted))
+    # Each connect is narrated once its handshake is on the wire.
+    ((ack < $(grep -n '^\[client B\] connect(.*) -> 0' <<<"$stderr" | cut -d: -f1)))
+    # No end named by a port: every process reported its connections.
+    ! grep -E '^\[wire\] .*port [0-9]' <<<"$stderr"
+    ! grep -q missed <<<"$stderr"
 }
 
 @test "wire: the tap misses no segment and invents none (the kernel's TCP_INFO counts agree)" {
