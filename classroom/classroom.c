@@ -14,7 +14,7 @@
 #include "console.h"
 #include "narrate.h"
 #include "proc.h"
-#include "wire.h"
+#include "wiretap.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -141,7 +141,8 @@ static const struct sl_option common_options[] = {
       "draw each scene as a ladder diagram after it; =FILE.svg: all of them as "
       "SVG into FILE.svg instead" },
     { "--wire", SL_FLAG, &classroom.wire, 0, 0, "demo", NULL,
-      "the TCP segments among the narration (a private network namespace)" },
+      "the TCP segments among the narration (a private network namespace; exit "
+      "status 4 where the system allows none)" },
     { NULL, SL_FLAG, NULL, 0, 0, NULL, NULL, NULL }
 };
 

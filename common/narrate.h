@@ -27,7 +27,9 @@ enum { SL_EXIT_OK = 0, SL_EXIT_RUNTIME = 1, SL_EXIT_USAGE = 2 };
 
 /* ---- narration ------------------------------------------------------------ */
 
-/* Sets the "[role]" prefix of narration lines (a forked child names its own role). */
+/* Sets the "[role]" prefix of narration lines (a forked child names its own
+ * role); on Linux also the process's name (ps, /proc/PID/comm), which the
+ * wire tap reads to name the ends of a connection. */
 void sl_set_role(const char *role);
 
 /* Silences (1) or restores (0) narration, e.g. for a demo's background helper. */
@@ -45,6 +47,13 @@ void sl_set_width(int width);
  * errno is left as it was, so a failure can be narrated before it is handled. */
 void sl_narrate(const char *format, ...)
     __attribute__((format(printf, 1, 2)));
+
+/* Has HOOK called at every sl_narrate() of this process (and of the children
+ * it forks from then on), quiet or not. Every call of the course is narrated
+ * as it returns, so a hook sees each socket right after the call that made,
+ * bound, connected or accepted it: the wire tap learns there which process
+ * holds which connection (classroom/wire.c). NULL removes it. */
+void sl_set_narration_hook(void (*hook)(void));
 
 /* Like sl_narrate, for an event that happened at WHEN (sl_now() seconds)
  * rather than now: the wire tap's segments, so that whatever orders lines

@@ -12,7 +12,7 @@ bats_require_minimum_version 1.5.0
 
 ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 FUZZ=$ROOT/tests/fuzz
-TARGETS=(wire marker frame numbers options)
+TARGETS=(wire marker frame numbers options segment)
 
 setup_file() {
     make -s -C "$BATS_TEST_DIRNAME/fuzz" replay >&2

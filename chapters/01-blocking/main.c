@@ -11,6 +11,7 @@
 
 #include "classroom.h"
 #include "cli.h"
+#include "wiretap.h"
 
 #include <signal.h>
 #include <string.h>
@@ -50,6 +51,7 @@ static const struct sl_role roles[] = {
     { "client", NULL, 0,
       "Sends each line of stdin (or each --message) and prints each echo on stdout." },
     { "demo", NULL, 0, "Server and two clients on a free port: the second waits in the backlog." },
+    WIRE_ROLE,
     { NULL, NULL, 0, NULL }
 };
 
@@ -76,6 +78,8 @@ int main(int argc, char **argv)
                                             opt.messages.count, opt.timeout };
         return run_client(&settings);
     }
+    if (strcmp(args.role, "wire") == 0)
+        return wire_run(args.argc, args.argv);
     classroom_begin();
     return run_demo(opt.backlog);
 }

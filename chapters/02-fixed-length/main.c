@@ -12,6 +12,7 @@
 #include "classroom.h"
 #include "cli.h"
 #include "narrate.h"
+#include "wiretap.h"
 
 #include <signal.h>
 #include <string.h>
@@ -66,6 +67,7 @@ static const struct sl_role roles[] = {
       "Sends each line of stdin (or --message), padded to --msglen; prints the reply." },
     { "demo", NULL, 0,
       "Server and client on a free port: two messages in one recv(), one in pieces." },
+    WIRE_ROLE,
     { NULL, NULL, 0, NULL }
 };
 
@@ -121,6 +123,8 @@ int main(int argc, char **argv)
                                             opt.timeout };
         return run_client(&settings);
     }
+    if (strcmp(args.role, "wire") == 0)
+        return wire_run(args.argc, args.argv);
     classroom_begin();
     return run_demo();
 }

@@ -12,6 +12,7 @@
 #include "classroom.h"
 #include "cli.h"
 #include "narrate.h"
+#include "wiretap.h"
 
 #include <limits.h>
 #include <signal.h>
@@ -61,6 +62,7 @@ static const struct sl_role roles[] = {
     { "server", NULL, 0, "The sum server: one request per connection." },
     { "client", "[NUMBER...]", INT_MAX, "Sends the numbers (or stdin's lines), prints the sum." },
     { "demo", NULL, 0, "Text and binary side by side, then the mistake." },
+    WIRE_ROLE,
     { NULL, NULL, 0, NULL }
 };
 
@@ -118,6 +120,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(args.role, "client") == 0)
         return client_role(args.argc, args.argv);
+    if (strcmp(args.role, "wire") == 0)
+        return wire_run(args.argc, args.argv);
     classroom_begin();
     return run_demo();
 }

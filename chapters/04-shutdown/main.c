@@ -13,6 +13,7 @@
 #include "classroom.h"
 #include "cli.h"
 #include "narrate.h"
+#include "wiretap.h"
 
 #include <signal.h>
 #include <stdint.h>
@@ -79,6 +80,7 @@ static const struct sl_role roles[] = {
       "Sends, shuts down its sending side, prints the reply." },
     { "demo", "[recipe|close|fork]", 1,
       "recipe, close or fork (below); all three by default." },
+    WIRE_ROLE,
     { NULL, NULL, 0, NULL }
 };
 
@@ -188,6 +190,8 @@ int main(int argc, char **argv)
         return run_server(&server);
     if (strcmp(args.role, "client") == 0)
         return client_role(&args);
+    if (strcmp(args.role, "wire") == 0)
+        return wire_run(args.argc, args.argv);
 
     const char *scenario = args.argc == 1 ? args.argv[0] : "all";
     if (strcmp(scenario, "all") != 0 && strcmp(scenario, "recipe") != 0 &&

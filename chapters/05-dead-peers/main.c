@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "lines.h"
 #include "narrate.h"
+#include "wiretap.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -73,6 +74,7 @@ static const struct sl_role roles[] = {
     { "server", NULL, 0, "Reads a request per client, acts as --behave says." },
     { "client", NULL, 0, "Sends a request, waits for the answer or a verdict." },
     { "demo", "[SCENE]", 1, "exit, crash, freeze or vanish, played out (or all)." },
+    WIRE_ROLE,
     { NULL, NULL, 0, NULL }
 };
 
@@ -150,6 +152,8 @@ int main(int argc, char **argv)
         return run_server(&server);
     if (strcmp(args.role, "client") == 0)
         return run_client(&client);
+    if (strcmp(args.role, "wire") == 0)
+        return wire_run(args.argc, args.argv);
     classroom_begin();
     return run_demo(args.argc > 0 ? args.argv[0] : NULL);
 }

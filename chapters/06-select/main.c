@@ -14,6 +14,7 @@
 #include "classroom.h"
 #include "cli.h"
 #include "narrate.h"
+#include "wiretap.h"
 
 #include <signal.h>
 #include <string.h>
@@ -73,6 +74,7 @@ static const struct sl_role roles[] = {
     { "server", NULL, 0, "echo (or --chat) for every client at once: select()" },
     { "client", NULL, 0, "connects without blocking, then reads as it sends" },
     { "demo", NULL, 0, "two clients at once, then the deadlock and its cure" },
+    WIRE_ROLE,
     { NULL, NULL, 0, NULL }
 };
 
@@ -107,6 +109,8 @@ int main(int argc, char **argv)
         check_client_options(&settings, options, argc, argv);
         return run_client(&settings);
     }
+    if (strcmp(args.role, "wire") == 0)
+        return wire_run(args.argc, args.argv);
     classroom_begin();
     if (!option_given(options, argc, argv, "--width"))
         sl_set_width(80);   /* a projector's width, unless asked otherwise */

@@ -13,6 +13,7 @@
 #include "classroom.h"
 #include "cli.h"
 #include "narrate.h"
+#include "wiretap.h"
 
 #include <signal.h>
 #include <string.h>
@@ -79,6 +80,7 @@ static const struct sl_role roles[] = {
     { "server", NULL, 0, "chapter 6's server, waiting with poll() or epoll" },
     { "client", NULL, 0, "chapter 6's client, or idle crowds (--connections)" },
     { "demo", NULL, 0, "10,000 connections, one thread; what idle ones cost" },
+    WIRE_ROLE,
     { NULL, NULL, 0, NULL }
 };
 
@@ -152,6 +154,8 @@ int main(int argc, char **argv)
         return server_role();
     if (strcmp(args.role, "client") == 0)
         return client_role(argc, argv);
+    if (strcmp(args.role, "wire") == 0)
+        return wire_run(args.argc, args.argv);
     classroom_begin();
     if (!option_given(options, argc, argv, "--width"))
         sl_set_width(80);   /* a projector's width, unless asked otherwise */
