@@ -39,7 +39,14 @@ endif
 ifeq ($(SANITIZE),1)
 SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
-ALL_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -Icommon -Iclassroom $(CPPFLAGS)
+# musl-gcc sees musl's headers only; the wire tap also needs the kernel's
+# (linux/if_packet.h, linux/sock_diag.h), which do not depend on the libc:
+# after musl's own, so musl's win wherever both have a header.
+ifneq ($(findstring musl,$(CC)),)
+KERNEL_HEADERS := $(shell for d in /usr/include /usr/include/$$(gcc -print-multiarch 2>/dev/null); do \
+                      [ -d $$d/linux ] || [ -d $$d/asm ] && printf -- '-idirafter %s ' $$d; done)
+endif
+ALL_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -Icommon -Iclassroom $(CPPFLAGS) $(KERNEL_HEADERS)
 ALL_CFLAGS   = $(STD_CFLAGS) $(WARN_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
 ALL_LDFLAGS  = $(SAN_FLAGS) $(LDFLAGS)
 LIBS         = -lm $(LDLIBS)
