@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# run-bats: alone (its captures wait on segments with timing of their own; see issue 15's note)
 # The wire tap (classroom/wiretap.c): what each lesson says happens on the wire,
 # proven on the segments the tap captured, not on the calls' results.
 #
