@@ -13,14 +13,25 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 pid_t sl_fork(void)
 {
     fflush(stdout);
     fflush(stderr);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == -1)
         sl_fail_errno("fork");
+#ifdef __linux__
+    /* The parent may already be gone when the child asks: then it goes too. */
+    if (pid == 0 && prctl(PR_SET_PDEATHSIG, SIGKILL) == 0 && getppid() != parent)
+        _exit(1);
+#else
+    (void)parent;
+#endif
     return pid;
 }
 

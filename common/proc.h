@@ -15,7 +15,9 @@
 
 /* fork(), after flushing stdout and stderr (or the child would print the
  * parent's buffered output again): the child's pid, 0 in the child; exits 1
- * if fork fails. */
+ * if fork fails. On Linux the child is killed when its parent ends, so a demo
+ * ended by a signal (kill, a timeout) leaves none of its processes behind,
+ * not even one it stopped with SIGSTOP. */
 pid_t sl_fork(void);
 
 /* Waits for child PID and returns how it ended as one number: its exit status

@@ -77,7 +77,8 @@ teardown_file() {
     local name pid
     for name in lesson freeze vanish combo; do
         pid=$(cat "$BATS_FILE_TMPDIR/$name.pid" 2>/dev/null) || continue
-        kill "$pid" 2>/dev/null || true
+        # A job that ended was reaped, and its pid may be another's by now.
+        if is_our_child "$pid"; then kill "$pid" 2>/dev/null; fi
     done
 }
 

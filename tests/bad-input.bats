@@ -149,17 +149,17 @@ check_valid() {
     for ((i = 0; i < 100; i++)); do
         IFS= read -r first <"$log" || true
         [[ $first == 'listening on '* ]] && break
-        alive "$pid" || break
+        { is_our_child "$pid" && alive "$pid"; } || break
         [[ $2 != server ]] && ((i >= 30)) && break
         nap 0.01
     done
-    if alive "$pid"; then
+    if is_our_child "$pid" && alive "$pid"; then
         kill -TERM "$pid"
         for ((i = 0; i < 100; i++)); do
-            alive "$pid" || break
+            { is_our_child "$pid" && alive "$pid"; } || break
             nap 0.01
         done
-        kill -KILL "$pid" 2>/dev/null || true
+        if is_our_child "$pid"; then kill -KILL "$pid" 2>/dev/null; fi
         wait "$pid" || true
         [[ $first == 'listening on '* || $2 != server ]] && return 0
         echo "no ready line within a second: $(head -c 300 "$log")"

@@ -64,7 +64,7 @@ use_server() {
 # a hostile helper or a client the test is done with (nothing to clean up:
 # the kernel closes their sockets). Quicker than stop_process's polling.
 end_process() {
-    kill -KILL "$1" 2>/dev/null || true
+    if is_our_child "$1"; then kill -KILL "$1" 2>/dev/null; fi
     wait "$1" 2>/dev/null || true
 }
 

@@ -58,10 +58,22 @@ else
     nap() { sleep "$1"; }
 fi
 
+# is_our_child PID [running]: true while PID is a child of this script not
+# yet reaped (and, with "running", not a zombie). Bash reaps a background job
+# when it ends, and its pid may then go to any process on the machine: only a
+# pid still ours is signalled.
+is_our_child() {
+    local stat state ppid
+    { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+    read -r state ppid _ <<<"${stat##*) }"
+    [[ $ppid == "$$" && (${2:-} != running || $state != Z) ]]
+}
+
 cleanup() {
     local pid
     for pid in "$server_pid" "${background_pids[@]}"; do
-        [[ -n $pid ]] && { kill -KILL "$pid"; wait "$pid"; } 2>/dev/null
+        [[ -n $pid ]] && is_our_child "$pid" && kill -KILL "$pid" 2>/dev/null
+        [[ -n $pid ]] && wait "$pid" 2>/dev/null
     done
     rm -rf "$work"
 }
@@ -128,13 +140,13 @@ is_server_command() {
 # against the start of what it printed.
 stop_server() {
     [[ -z $server_pid ]] && return
-    kill -TERM "$server_pid" 2>/dev/null
+    is_our_child "$server_pid" && kill -TERM "$server_pid" 2>/dev/null
     local i
     for ((i = 0; i < 250; i++)); do
-        kill -0 "$server_pid" 2>/dev/null || break
+        is_our_child "$server_pid" running || break
         nap 0.02
     done
-    kill -KILL "$server_pid" 2>/dev/null
+    is_our_child "$server_pid" && kill -KILL "$server_pid" 2>/dev/null
     wait "$server_pid" 2>/dev/null
     printf '%s\n' "${server_expected[@]}" "…" >"$work/expected"
     check_output "$server_command (the server's terminal)" "$work/expected" "$server_log"

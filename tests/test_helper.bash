@@ -141,16 +141,36 @@ is_running() {
     [[ $state != Z* ]]
 }
 
+# is_our_child PID: true while PID is a child of this shell not yet reaped.
+# Bash reaps a background job as soon as it ends, and the kernel may then give
+# its pid to a process of another test file (pids wrap at 32768 here, and a
+# suite starts more than that): a pid is signalled only while it is ours.
+is_our_child() {
+    local stat ppid
+    if [[ -d /proc/self ]]; then
+        { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+        read -r _ ppid _ <<<"${stat##*) }"
+    else
+        ppid=$(ps -o ppid= -p "$1" 2>/dev/null) || return 1
+        ppid=${ppid// /}
+    fi
+    [[ $ppid == "$BASHPID" ]]
+}
+
 # stop_process PID: SIGTERM, then SIGKILL if it lingers; reaps it when it is our child.
 stop_process() {
     local pid=$1 i
+    if ! is_our_child "$pid"; then
+        wait "$pid" 2>/dev/null || true
+        return 0
+    fi
     kill -CONT "$pid" 2>/dev/null || true   # a stopped process can't act on SIGTERM
     kill -TERM "$pid" 2>/dev/null || return 0
     for ((i = 0; i < 100; i++)); do
-        is_running "$pid" || break
+        { is_our_child "$pid" && is_running "$pid"; } || break
         nap 0.02
     done
-    kill -KILL "$pid" 2>/dev/null || true
+    is_our_child "$pid" && kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null || true
 }
 
