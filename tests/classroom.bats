@@ -201,35 +201,28 @@ group_members() {
 }
 
 # A demo's processes end with it, however it ends: a teacher's kill, a
-# test's timeout. Chapter 5's freeze scene is the hard case (a child it
-# stopped with SIGSTOP acts on no signal but SIGKILL), chapter 7's crowd the
-# busy one. setsid: the demo and its children are one group to look at.
+# test's timeout. Chapter 5's freeze scene is the hard case: a child it
+# stopped with SIGSTOP acts on no signal but SIGKILL. setsid: the demo and
+# its children are one process group to look at.
 @test "a demo ended by SIGTERM midway leaves none of its processes running" {
-    local chapter want pid i
-    for chapter in 05-dead-peers:freeze 07-poll-epoll:; do
-        want=${chapter#*:} chapter=${chapter%%:*}
-        setsid "$ROOT/bin/$chapter" demo $want </dev/null >/dev/null 2>&1 3>&- &
-        pid=$!
-        STARTED_PIDS+=("$pid")
-        # Until it is midway: chapter 5 froze its server, chapter 7 forked.
-        for ((i = 0; i < 500; i++)); do
-            if [[ -n $want ]]; then
-                group_members "$pid" | grep -q ' T$' && break
-            else
-                (($(group_members "$pid" | wc -l) >= 2)) && break
-            fi
-            nap 0.02
-        done
-        (($(group_members "$pid" | wc -l) >= 2))
-        kill -TERM "$pid"
-        wait "$pid" || true
-        for ((i = 0; i < 250; i++)); do
-            [[ -z $(group_members "$pid") ]] && break
-            nap 0.02
-        done
-        echo "$chapter: left in its group: $(group_members "$pid" | tr '\n' ' ')"
-        [[ -z $(group_members "$pid") ]]
+    local pid i
+    setsid "$ROOT/bin/05-dead-peers" demo freeze </dev/null >/dev/null 2>&1 3>&- &
+    pid=$!
+    STARTED_PIDS+=("$pid")
+    # Until it is midway: a child of the demo is stopped.
+    for ((i = 0; i < 500; i++)); do
+        group_members "$pid" | grep -q ' T$' && break
+        nap 0.02
     done
+    group_members "$pid" | grep -q ' T$'
+    kill -TERM "$pid"
+    wait "$pid" || true
+    for ((i = 0; i < 250; i++)); do
+        [[ -z $(group_members "$pid") ]] && break
+        nap 0.02
+    done
+    echo "left in its group: $(group_members "$pid" | tr '\n' ' ')"
+    [[ -z $(group_members "$pid") ]]
 }
 
 @test "q ends a stepped demo: every process of it reaped, nothing left listening" {
