@@ -62,18 +62,33 @@ static volatile sig_atomic_t stop_requested;
 
 /* ---- narrating one segment ---------------------------------------------- */
 
-/* Names both ends of a new conversation by the processes holding them. One
- * that sent a SYN and can't be found (on the loopback a short client can be
- * done before the tap even looks) is a client. */
+/* Names both ends of a new conversation by the processes holding them. In a
+ * demo, a client reports its connection at the narration after connect(),
+ * which may come a little after the tap sees its SYN: for an end not named
+ * yet the tap waits for reports, 20 ms at most (the console holds lines
+ * 30 ms for the tap's, so the order on screen is kept). One that sent a SYN
+ * and can't be found (a short client run by hand can be done before the tap
+ * even looks) is a client. */
 static void name_ends(int reports, struct conversation *c, const struct segment *s)
 {
+    int named[2] = { 0, 0 };
+    for (int wait = 0; wait <= 10; wait++) {
+        for (int i = 0; i < 2; i++) {
+            struct conversation_end *e = &c->end[i];
+            const struct conversation_end *peer = &c->end[1 - i];
+            named[i] = named[i] || owner_name(reports, c->family, e->address, e->port,
+                                              peer->address, peer->port, e->name,
+                                              sizeof e->name) == 0;
+        }
+        struct pollfd more = { reports, POLLIN, 0 };
+        if ((named[0] && named[1]) || reports < 0 || wait == 10 || poll(&more, 1, 2) == -1)
+            break;
+    }
     for (int i = 0; i < 2; i++) {
         struct conversation_end *e = &c->end[i];
-        const struct conversation_end *peer = &c->end[1 - i];
-        if (owner_name(reports, c->family, e->address, e->port, peer->address, peer->port,
-                       e->name, sizeof e->name) == 0)
-            continue;
         int connecting = i == 0 && (s->flags & (SEGMENT_SYN | SEGMENT_ACK)) == SEGMENT_SYN;
+        if (named[i])
+            continue;
         if (connecting)
             owner_stand_in("client", e->port, e->name, sizeof e->name);
         else
