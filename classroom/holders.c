@@ -271,9 +271,10 @@ static size_t from_seen(struct socket_row *rows, size_t count)
 void holders_find(struct socket_row *rows, size_t count)
 {
     /* A look costs a millisecond on a quiet machine, tens with ten thousand
-     * sockets: at most a quarter of the time goes to looking. */
+     * sockets: past 2 ms, at most a quarter of the time goes to looking. */
     static double cost, last_end;
-    if (count == 0 || from_seen(rows, count) == count || sl_now() - last_end < 3 * cost)
+    if (count == 0 || from_seen(rows, count) == count ||
+        (cost > 0.002 && sl_now() - last_end < 3 * cost))
         return;
     double start = sl_now();
     look_through_proc();

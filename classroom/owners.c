@@ -268,8 +268,7 @@ void owners_watch(void)
 /* ---- names ---------------------------------------------------------------- */
 
 /* Names already given, so one process keeps its name and two processes of
- * the same name get two: "client", "client B". A stand-in's key is its
- * port, as a negative pid. */
+ * the same name get two: "client", "client B". */
 #define NAMES_MAX 64
 static struct {
     pid_t pid;
@@ -324,11 +323,6 @@ int owner_name(int report_fd, int family, const unsigned char *local, unsigned l
     return 0;
 }
 
-void owner_stand_in(const char *base, unsigned port, char *name, size_t size)
-{
-    snprintf(name, size, "%s", unique_name(-1 - (pid_t)port, base));
-}
-
 #else   /* not Linux: no one to ask */
 
 void owners_report(int fd)
@@ -351,11 +345,6 @@ int owner_name(int report_fd, int family, const unsigned char *local, unsigned l
     (void)report_fd, (void)family, (void)local, (void)local_port, (void)remote;
     (void)remote_port, (void)name, (void)size;
     return -1;
-}
-
-void owner_stand_in(const char *base, unsigned port, char *name, size_t size)
-{
-    snprintf(name, size, "%s (port %u)", base, port);
 }
 
 #endif

@@ -44,8 +44,4 @@ void owners_watch(void);
 int owner_name(int report_fd, int family, const unsigned char *local, unsigned local_port,
                const unsigned char *remote, unsigned remote_port, char *name, size_t size);
 
-/* A name for a client whose process could not be found (done before the
- * tap looked): BASE, made unique among all names given, one per PORT. */
-void owner_stand_in(const char *base, unsigned port, char *name, size_t size);
-
 #endif

@@ -68,7 +68,7 @@ static volatile sig_atomic_t stop_requested;
  * yet the tap waits for reports, 20 ms at most (the console holds lines
  * 30 ms for the tap's, so the order on screen is kept). One that sent a SYN
  * and can't be found (a short client run by hand can be done before the tap
- * even looks) is a client. */
+ * even looks) is just "client": no letter, which would say which process. */
 static void name_ends(int reports, struct conversation *c, const struct segment *s)
 {
     int named[2] = { 0, 0 };
@@ -90,7 +90,7 @@ static void name_ends(int reports, struct conversation *c, const struct segment 
         if (named[i])
             continue;
         if (connecting)
-            owner_stand_in("client", e->port, e->name, sizeof e->name);
+            snprintf(e->name, sizeof e->name, "client");
         else
             snprintf(e->name, sizeof e->name, "port %u", e->port);
     }
