@@ -9,6 +9,7 @@
 #   make valgrind   run every chapter's demo under valgrind: no leaks, no bad accesses
 #   make fuzz       fuzz the decoders and parsers, FUZZ_SECONDS (10) each (needs clang; tests/fuzz/)
 #   make lint       cppcheck and clang-tidy, checks explained in .clang-tidy and tests/lint/run
+#   make check [N]  your exercises, judged by the chapters' tests (make watch N: at every save)
 #   make clean      remove bin/
 #
 # V=1 prints each compiler command in full.
@@ -38,7 +39,14 @@ endif
 ifeq ($(SANITIZE),1)
 SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
-ALL_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -Icommon -Iclassroom $(CPPFLAGS)
+# musl-gcc sees musl's headers only; the wire tap also needs the kernel's
+# (linux/if_packet.h, linux/sock_diag.h), which do not depend on the libc:
+# after musl's own, so musl's win wherever both have a header.
+ifneq ($(findstring musl,$(CC)),)
+KERNEL_HEADERS := $(shell for d in /usr/include /usr/include/$$(gcc -print-multiarch 2>/dev/null); do \
+                      [ -d $$d/linux ] || [ -d $$d/asm ] && printf -- '-idirafter %s ' $$d; done)
+endif
+ALL_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -Icommon -Iclassroom $(CPPFLAGS) $(KERNEL_HEADERS)
 ALL_CFLAGS   = $(STD_CFLAGS) $(WARN_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
 ALL_LDFLAGS  = $(SAN_FLAGS) $(LDFLAGS)
 LIBS         = -lm $(LDLIBS)
@@ -68,7 +76,7 @@ PLUMBING_OBJS := $(OBJDIR)/chapters/01-blocking/sockets.o
 # What demos share for the classroom (pacing, columns, the wire tap): harness.
 CLASSROOM_OBJS := $(patsubst %.c,$(OBJDIR)/%.o,$(wildcard classroom/*.c))
 
-.PHONY: all demo ladders tools test bench valgrind fuzz lint clean
+.PHONY: all demo ladders tools test bench valgrind fuzz lint check watch clean
 all: $(PROGRAMS)
 
 # One link rule per chapter directory, written by make itself: a new
@@ -143,6 +151,21 @@ fuzz:
 
 lint:
 	@tests/lint/run
+
+# The exercises: `make check` (every chapter started), `make check 2` (one),
+# `make check reset 2` (the starter again, yours kept), `make watch 2` (again at
+# every save). Your files are in work/; the builds go to build/check/. The words
+# after check or watch are its arguments, so each gets a rule that does nothing.
+CHECK_ARGS := $(filter-out check watch all demo ladders tools test bench valgrind fuzz lint clean,$(MAKECMDGOALS))
+check watch: all
+	@CHECK_CC='$(CC)' CHECK_CFLAGS='$(ALL_CPPFLAGS) $(ALL_CFLAGS)' CHECK_LDFLAGS='$(ALL_LDFLAGS)' \
+	    CHECK_LIBS='$(LIBS)' CHECK_OBJDIR='$(OBJDIR)' tests/check/$@ $(CHECK_ARGS) $(CHAPTER)
+ifneq ($(filter check watch,$(MAKECMDGOALS)),)
+ifneq ($(strip $(CHECK_ARGS)),)
+$(CHECK_ARGS):
+	@:
+endif
+endif
 
 clean:
 	rm -rf bin build

@@ -45,9 +45,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+/* The libc's net/ethernet.h before the kernel's headers: musl's then tells
+ * linux/if_ether.h not to define struct ethhdr a second time. */
+#include <net/ethernet.h>
 #include <linux/if_packet.h>
 #include <linux/virtio_net.h>
-#include <net/ethernet.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdatomic.h>

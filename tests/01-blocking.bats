@@ -314,3 +314,67 @@ reach_other_address() {
     done
     ! grep -q 'connect(.*) -> 0' "$BATS_TEST_TMPDIR/blocked.log"
 }
+
+# ---- Claims judged by `make check 1` (tests/check/): this block is appended ----
+# They prove what the exercise (serve and echo_until_eof in server.c) must get
+# right beyond the tests above; they run in `make test` too. See tests/check/claims.bash.
+load check/claims
+
+@test "the server closes each client's socket: after three clients it holds no more descriptors than before" {
+    proc_or_skip
+    start_server
+    local before after i
+    before=$(open_descriptors "$SERVER_PID")
+    for i in 1 2 3; do
+        run client --quiet --message "client $i"
+        [[ $output == "client $i" ]]
+    done
+    # The server closes the last client's socket once its recv() returns 0:
+    # wait for that, bounded, instead of looking too early.
+    for ((i = 0; i < 100; i++)); do
+        after=$(open_descriptors "$SERVER_PID")
+        ((after <= before)) && return 0
+        nap 0.02
+    done
+    claim_failed descriptor-leak "$before descriptors open in the server, as before its clients" \
+        "$after descriptors open after three clients came and left"
+}
+
+@test "after a client leaves, the server waits for the next without using CPU, and serves it" {
+    # --quiet: a server that spins would otherwise fill its log as fast as it can.
+    start_server --quiet
+    run client --quiet --message first
+    [[ $output == first ]]
+    local cpu_before= used=
+    [[ -r /proc/$SERVER_PID/stat ]] && cpu_before=$(cpu_seconds "$SERVER_PID")
+    CLIENT_TIMEOUT=2 run client --quiet --message second
+    if [[ -n $cpu_before ]] && is_running "$SERVER_PID"; then
+        used=$(awk -v a="$cpu_before" -v b="$(cpu_seconds "$SERVER_PID")" 'BEGIN { print b - a }')
+    fi
+    local expected="the second client echoed, and the server idle in accept() until it came"
+    # Waiting in accept() costs nothing; a loop that no longer waits costs
+    # whatever CPU it is given (even on a crowded machine, more than a tenth).
+    if [[ -n $used ]] && awk -v used="$used" 'BEGIN { exit !(used > 0.1) }'; then
+        claim_failed cpu-spin "$expected" \
+            "the server used $used s of CPU while the second client waited: it is spinning"
+    fi
+    [[ $status -eq 0 && $output == second ]] && return 0
+    claim_failed left-hanging "$expected" \
+        "no echo for the second client within 2 s (status $status): the server never went back to accept()"
+}
+
+@test "every byte is echoed even when each send() takes only 3 of them" {
+    local log=$BATS_TEST_TMPDIR/short-sends preloaded
+    preloaded=$(short_send_bin "$log") || skip "could not build tests/check/short-send.c"
+    BIN=$preloaded start_server
+    local line="echoed whole, though sent three bytes at a time"
+    CLIENT_TIMEOUT=3 run --separate-stderr client --quiet --message "$line"
+    short_send_loaded "$log" ||
+        skip "the short-send library did not load (a static build, or not Linux)"
+    [[ $status -eq 0 && $output == "$line" ]] && return 0
+    local came="status $status, output '$output'"
+    [[ -z $stderr ]] || came+=", message '$stderr'"
+    ((status == 124)) && came="only '$output' came back, then nothing: the client gave up after 3 s"
+    short_sends_seen "$log" || claim_failed "" "'$line' echoed whole" "$came"
+    claim_failed short-send "'$line' echoed whole" "$came"
+}

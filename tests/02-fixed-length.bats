@@ -410,3 +410,38 @@ seconds_since() {
     run timeout 0.5 nc 127.0.0.1 "$PORT" < <(printf '%-32s' hello)
     [[ $status -eq 124 ]]
 }
+
+# ---- Claims judged by `make check 2` (tests/check/): this block is appended ----
+# What the exercise (send_message and recv_message in message.c) must get
+# right, said so that the classic slips are named; they run in `make test` too.
+load check/claims
+
+@test "a reply that comes in pieces is read whole: one recv() is not one message" {
+    # The server echoes in 5-byte pieces, 50 ms apart: each recv() of the
+    # client's gets one piece, whatever size it asks for.
+    start_server --chunk 5 --pause 50
+    local message="a reply in seven pieces"
+    run --separate-stderr client --message "$message"
+    [[ $status -eq 0 && $output == "$message" ]] && return 0
+    local came="status $status, output '$output': ${stderr_lines[-1]:-}"
+    if [[ ${stderr_lines[-1]:-} =~ broken\ after\ ([0-9]+)\ of\ 32 ]] && ((BASH_REMATCH[1] > 0)) &&
+        is_running "$SERVER_PID"; then
+        claim_failed short-read "'$message', all 32 bytes of the reply" \
+            "$came, while the server was still sending the rest"
+    fi
+    claim_failed "" "'$message', all 32 bytes of the reply" "$came"
+}
+
+@test "every message arrives whole even when each send() takes only 3 bytes, both ways" {
+    local log=$BATS_TEST_TMPDIR/short-sends preloaded
+    preloaded=$(short_send_bin "$log") || skip "could not build tests/check/short-send.c"
+    BIN=$preloaded start_server
+    BIN=$preloaded CLIENT_TIMEOUT=3 run --separate-stderr client --message one --message two
+    short_send_loaded "$log" ||
+        skip "the short-send library did not load (a static build, or not Linux)"
+    [[ $status -eq 0 && $output == $'one\ntwo' ]] && return 0
+    local came="status $status, output '$output'"
+    ((status == 124)) && came="'$output', then nothing: the client gave up after 3 s"
+    short_sends_seen "$log" || claim_failed "" "'one' and 'two' echoed" "$came"
+    claim_failed short-send "'one' and 'two' echoed" "$came"
+}

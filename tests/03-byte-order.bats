@@ -414,3 +414,30 @@ elapsed_ms() {
     done
     ((closes == 1))
 }
+
+# ---- Claims judged by `make check 3` (tests/check/): this block is appended ----
+# What the exercise (the big-endian encoders and decoders of wire.c) must get
+# right, said so that a byte-order slip is named; they run in `make test` too.
+load check/claims
+
+@test "the count and every number cross in network order: each sum comes back right" {
+    start_server
+    local case expected numbers
+    for case in "6|1 2 3" "-2|-2" "1099511627781|1099511627776 5"; do
+        expected=${case%%|*} numbers=${case#*|}
+        # shellcheck disable=SC2086  # the numbers are meant to split
+        run --separate-stderr client --quiet -- $numbers
+        [[ $status -eq 0 && $output == "$expected" ]] && continue
+        local count
+        count=$(wc -w <<<"$numbers")
+        if [[ $stderr == *"count $(byte_reversed "$count" 4) is over the limit"* ]]; then
+            claim_failed byte-order-count "the sum of $numbers: $expected" \
+                "the server read the count $count as $(byte_reversed "$count" 4), its 4 bytes in the other order"
+        fi
+        if [[ $output == "$(byte_reversed "$expected")" ]]; then
+            claim_failed byte-order "the sum of $numbers: $expected" \
+                "$output, which is $expected with its 8 bytes in the other order"
+        fi
+        claim_failed "" "the sum of $numbers: $expected" "status $status, output '$output' $stderr"
+    done
+}

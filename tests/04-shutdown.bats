@@ -524,3 +524,40 @@ start_server_limited() {
     run "$BIN" server --recv-size 0
     expect_usage_error
 }
+
+# ---- Claims judged by `make check 4` (tests/check/): this block is appended ----
+# What the exercise (marker_find in framing.c, the client's marker_exchange in
+# client.c) must get right, said so that the classic slips are named; they
+# run in `make test` too. See tests/check/claims.bash.
+load check/claims
+
+@test "a marker split across two recv()s is found: 'a1234' and the marker, read 4, 6, 10 and 12 bytes at a time" {
+    local size
+    for size in 4 6 10 12; do
+        start_server --quiet --recv-size "$size"
+        run --separate-stderr client --quiet a1234
+        stop_process "$SERVER_PID"
+        [[ $status -eq 0 && $output == a1234a1234 ]] && continue
+        # With recv() sizes like these the marker's 19 bytes always span two reads or more.
+        [[ $output == 'ERROR:no end!' ]] &&
+            claim_failed marker-split "a1234a1234 with --recv-size $size" \
+                "'ERROR:no end!': the server met EOF without seeing the marker, which came split across reads"
+        claim_failed "" "a1234a1234 with --recv-size $size" "status $status, output '$output' $stderr"
+    done
+}
+
+@test "the client's shutdown(SHUT_WR) tells the server at once that the message is over" {
+    start_server
+    # A wrong marker: only the end of the stream ends this message.
+    start_background asker timeout 5 "$BIN" client --port "$PORT" --quiet --marker "$WRONG" a1234
+    if ! wait_for_line "$SERVER_LOG" 'recv\(fd [0-9]+\) -> 0: EOF' 2 "$ASKER_PID" &&
+        is_running "$ASKER_PID"; then
+        claim_failed left-hanging "the server's recv() returning 0 right after the payload, while the client reads" \
+            "no EOF reached the server in 2 s: the client is still connected, both waiting"
+    fi
+    local asker_status=0
+    wait "$ASKER_PID" || asker_status=$?
+    [[ $asker_status -eq 0 && $(cat "$BATS_TEST_TMPDIR/asker.log") == 'ERROR:no end!' ]] ||
+        claim_failed "" "'ERROR:no end!', status 0" \
+            "status $asker_status, output '$(cat "$BATS_TEST_TMPDIR/asker.log")'"
+}

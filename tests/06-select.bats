@@ -141,7 +141,7 @@ server_memory_kb() {
         >"$BATS_TEST_TMPDIR/hog.log" 2>&1 3>&- &
     local hog=$!
     STARTED_PIDS+=("$hog")
-    wait_for_line "$SERVER_LOG" 'the --max-pending bound: not reading from it' 5
+    wait_for_line "$SERVER_LOG" 'the --max-pending bound: not reading from it' 15
 
     # Meanwhile everyone else is served as usual.
     run --separate-stderr client --message "still served"
@@ -293,4 +293,54 @@ server_memory_kb() {
     run "$BIN" client --help
     [[ $(awk 'length($0) > 80' <<<"$output") == "" ]]
     [[ $output == *"--timeout SEC"*"(default 0)"* ]]
+}
+
+# ---- Claims judged by `make check 6` (tests/check/): this block is appended ----
+# What the exercise (the select loop in server.c, partial sends and bounded
+# output in handlers.c) must get right, said so that the classic slips are
+# named; they run in `make test` too. See tests/check/claims.bash.
+load check/claims
+
+@test "an idle client costs the server no CPU: select() sleeps until something happens" {
+    proc_or_skip
+    start_server --quiet
+    start_line_client idle --quiet
+    say idle "hello"
+    wait_for_line "$BATS_TEST_TMPDIR/idle.log" '^hello$' 5
+    # Nothing to do now but wait: a second of it costs next to nothing; a spin
+    # costs whatever CPU it gets, more than a tenth even on a crowded machine.
+    local before used
+    before=$(cpu_seconds "$SERVER_PID")
+    nap 1       # the window measured, not a wait for readiness
+    used=$(awk -v a="$before" -v b="$(cpu_seconds "$SERVER_PID")" 'BEGIN { print b - a }')
+    awk -v used="$used" 'BEGIN { exit !(used > 0.1) }' || return 0
+    claim_failed cpu-spin "the server asleep in select() while its one client is idle" \
+        "it used $used s of CPU in 1 s: select() returned at once, again and again"
+}
+
+@test "a client that never reads does not stall the others: its output waits, the loop goes on" {
+    start_server --max-pending 64K
+    # Sends 64M and reads nothing: the server's sends to it soon meet EAGAIN.
+    "$BIN" client --port "$PORT" --bytes 64M --blocking --stall 5 \
+        >"$BATS_TEST_TMPDIR/hog.log" 2>&1 3>&- &
+    STARTED_PIDS+=("$!")
+    wait_for_line "$BATS_TEST_TMPDIR/hog.log" 'connected' 5
+    # Give the hog time to fill what lies between it and the server.
+    local i
+    for ((i = 0; i < 100; i++)); do
+        grep -q 'EAGAIN' "$SERVER_LOG" && break
+        nap 0.02
+    done
+    local before= used=
+    [[ -r /proc/$SERVER_PID/stat ]] && before=$(cpu_seconds "$SERVER_PID")
+    CLIENT_TIMEOUT=3 run --separate-stderr client --message "still served"
+    [[ $status -eq 0 && $output == "still served" ]] && return 0
+    [[ -n $before ]] &&
+        used=$(awk -v a="$before" -v b="$(cpu_seconds "$SERVER_PID")" 'BEGIN { print b - a }')
+    if [[ -n $used ]] && awk -v used="$used" 'BEGIN { exit !(used > 0.5) }'; then
+        claim_failed stalled "'still served' echoed while the other client's output waits" \
+            "nothing within 3 s, and the server used $used s of CPU: stuck in one client's send"
+    fi
+    claim_failed left-hanging "'still served' echoed while the other client's output waits" \
+        "nothing within 3 s (status $status): the server was not serving the others"
 }

@@ -350,7 +350,7 @@ POSITIONAL_ROWS=(
         BIN="$ROOT/bin/$program"
         start_server --quiet
         run -1 timeout 5 "$BIN" server --quiet --port "$PORT"
-        [[ ${#lines[@]} -eq 1 && $output == "$program: "*"Address already in use"* ]] ||
+        [[ ${#lines[@]} -eq 1 && $output == "$program: "*"EADDRINUSE"* ]] ||
             FAILURES+=("$program server --port $PORT (in use): $output")
         CASES=$((CASES + 1))
         stop_process "$SERVER_PID"

@@ -11,7 +11,8 @@
 #                            connected): output in $BATS_TEST_TMPDIR/NAME.log, pid in
 #                            the variable NAME_PID (NAME uppercased); killed in teardown.
 #                            Its stdin is the caller's: `start_background a cmd <fifo`.
-#   wait_for_line FILE REGEX [SECONDS]   waits until a line of FILE matches (bounded);
+#   wait_for_line FILE REGEX [SECONDS]   waits until a line of FILE matches (bounded:
+#                            SECONDS, else $WAIT_TIMEOUT, else 10);
 #   nap SECONDS              a short pause inside a bounded polling loop (no process);
 #                            this is how a test waits for an event, never with sleep.
 #   client ARGS...           "$BIN" client --port $PORT ARGS under timeout ($CLIENT_TIMEOUT s)
@@ -23,7 +24,9 @@
 bats_require_minimum_version 1.5.0
 
 ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
-BIN="$ROOT/bin/$CHAPTER"
+# SOCKLAB_BIN: the same tests against another build of the chapter (`make check`
+# runs a chapter's claims on a learner's build: tests/check/).
+BIN=${SOCKLAB_BIN:-$ROOT/bin/$CHAPTER}
 CLIENT_TIMEOUT=${CLIENT_TIMEOUT:-10}
 READY_TIMEOUT=${READY_TIMEOUT:-10}
 
@@ -62,10 +65,10 @@ file_has_line() {
 }
 
 # wait_for_line FILE REGEX [SECONDS] [PID]: 0 once a line of FILE matches REGEX
-# (extended regex); 1 after SECONDS (default 10), or as soon as PID has exited
+# (extended regex); 1 after SECONDS (default $WAIT_TIMEOUT or 10), or as soon as PID has exited
 # without FILE matching.
 wait_for_line() {
-    local file=$1 regex=$2 seconds=${3:-10} pid=${4:-}
+    local file=$1 regex=$2 seconds=${3:-${WAIT_TIMEOUT:-10}} pid=${4:-}
     local deadline=$((SECONDS + seconds + 1))
     while ((SECONDS < deadline)); do
         file_has_line "$file" "$regex" && return 0
@@ -198,3 +201,9 @@ run_lesson() {
     echo "$output"
     [[ $status -eq 0 ]]
 }
+
+# make check (tests/check/check) records what each test saw, for its report.
+if [[ -n ${SOCKLAB_CHECK_HOOK:-} ]]; then
+    # shellcheck source=check/hook.bash
+    source "$SOCKLAB_CHECK_HOOK"
+fi

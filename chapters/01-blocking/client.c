@@ -76,7 +76,7 @@ static void read_echo(int fd, const char *sent, size_t length)
         if (n == 0)
             sl_fail("recv: the server closed the connection after %zu of %zu bytes", received,
                     length);
-        sl_narrate("recv(fd %d) -> %zd bytes", fd, n);
+        sl_narrate("recv(fd %d) -> %s", fd, sl_plural(n, "byte"));
         if (memcmp(buffer, sent + received, (size_t)n) != 0)
             sl_fail("recv: the reply is not an echo of what was sent (from byte %zu on): "
                     "is the server an echo server?", received);

@@ -68,7 +68,7 @@ static void echo_until_eof(int client)
             sl_narrate("recv(fd %d) -> 0: the client closed its side", client);
             return;
         }
-        sl_narrate("recv(fd %d) -> %zd bytes", client, n);
+        sl_narrate("recv(fd %d) -> %s", client, sl_plural(n, "byte"));
         if (send_all(client, buffer, (size_t)n, NULL) == -1)
             return;
     }

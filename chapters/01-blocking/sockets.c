@@ -192,11 +192,13 @@ int send_all(int fd, const void *data, size_t length, const char *what)
         if (n == -1 && errno == EINTR)
             continue;
         if (n == -1) {
-            sl_narrate("send(fd %d, %zu bytes%s%s) -> -1 %s", fd, length - sent, separator,
-                       what, sl_errno(errno));
+            sl_narrate("send(fd %d, %s%s%s) -> -1 %s", fd,
+                       sl_plural((long long)(length - sent), "byte"), separator, what,
+                       sl_errno(errno));
             return -1;
         }
-        sl_narrate("send(fd %d, %zu bytes%s%s) -> %zd", fd, length - sent, separator, what, n);
+        sl_narrate("send(fd %d, %s%s%s) -> %zd", fd, sl_plural((long long)(length - sent), "byte"),
+                   separator, what, n);
         sent += (size_t)n;
     }
     return 0;
