@@ -168,6 +168,7 @@ static struct {
     unsigned look;              /* the look that saw it */
 } seen[SEEN_MAX];
 static unsigned seen_count, looks;
+static unsigned long sockets_looked_at;   /* in all looks so far */
 
 static unsigned seen_slot(unsigned long inode)
 {
@@ -216,8 +217,10 @@ static void look_at(long pid, const char *ours)
         if (n <= 0)
             continue;
         link[n] = '\0';
-        if (sscanf(link, "socket:[%lu]", &inode) == 1 && inode != 0)
+        if (sscanf(link, "socket:[%lu]", &inode) == 1 && inode != 0) {
             note_seen(inode, pid, comm);
+            sockets_looked_at++;
+        }
     }
     if (fds != NULL)
         closedir(fds);
@@ -270,16 +273,20 @@ static size_t from_seen(struct socket_row *rows, size_t count)
 
 void holders_find(struct socket_row *rows, size_t count)
 {
-    /* A look costs a millisecond on a quiet machine, tens with ten thousand
-     * sockets: past 2 ms, at most a quarter of the time goes to looking. */
+    /* A look costs a millisecond, or tens with ten thousand sockets: past a
+     * thousand, at most a quarter of the time goes to looking (a loaded
+     * machine makes any look slow; only the count says it will stay so). */
     static double cost, last_end;
+    static unsigned long last_seen;
     if (count == 0 || from_seen(rows, count) == count ||
-        (cost > 0.002 && sl_now() - last_end < 3 * cost))
+        (last_seen > 1000 && sl_now() - last_end < 3 * cost))
         return;
     double start = sl_now();
+    unsigned long before = sockets_looked_at;
     look_through_proc();
     last_end = sl_now();
     cost = last_end - start;
+    last_seen = sockets_looked_at - before;
     from_seen(rows, count);
 }
 

@@ -259,9 +259,13 @@ static void note_holders(struct socket_row *rows, size_t count)
     }
 }
 
-void owners_watch(void)
+void owners_watch(int report_fd)
 {
+    /* Reports first: a demo's server reports its listener before it forks
+     * the clients, which hold it too, under its name, until they close it;
+     * /proc, newest first, would name one of them. */
     static struct socket_row rows[64];
+    owners_collect(report_fd);
     note_holders(rows, holders_listeners(rows, 64));
 }
 
@@ -335,8 +339,9 @@ void owners_collect(int fd)
     (void)fd;
 }
 
-void owners_watch(void)
+void owners_watch(int report_fd)
 {
+    (void)report_fd;
 }
 
 int owner_name(int report_fd, int family, const unsigned char *local, unsigned local_port,

@@ -203,7 +203,7 @@ static void tap_loop(struct tap *t)
         if (n == -1 && errno != EINTR)
             return;
         if (sl_now() - watched >= every) {
-            owners_watch();
+            owners_watch(t->reports);
             watched = sl_now();
         }
         if (n > 0 && (watch[0].revents & POLLERR))
