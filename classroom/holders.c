@@ -57,10 +57,10 @@ static int diag_socket(void)
     return fd;
 }
 
-/* Asks sock_diag about FAMILY's TCP sockets in STATES: every one (DUMP), or
- * the one with WANTED's ends. Their rows into ROWS (at most MAX): how many. */
-static size_t diag_ask(int family, unsigned states, int dump, const struct socket_row *wanted,
-                       struct socket_row *rows, size_t max)
+/* Sends sock_diag the question about FAMILY's TCP sockets in STATES: every
+ * one (DUMP), or the one with WANTED's ends. -1 if it could not be asked. */
+static int diag_send(int fd, int family, unsigned states, int dump,
+                     const struct socket_row *wanted)
 {
     struct { struct nlmsghdr header; struct inet_diag_req_v2 request; } ask;
     memset(&ask, 0, sizeof ask);
@@ -80,8 +80,17 @@ static size_t diag_ask(int family, unsigned states, int dump, const struct socke
     struct sockaddr_nl kernel;
     memset(&kernel, 0, sizeof kernel);
     kernel.nl_family = AF_NETLINK;
+    return fd == -1 ? -1 : (int)sendto(fd, &ask, sizeof ask, 0, (struct sockaddr *)&kernel,
+                                       sizeof kernel);
+}
+
+/* Asks sock_diag (see diag_send); the answer's sockets into ROWS (at most
+ * MAX): how many. */
+static size_t diag_ask(int family, unsigned states, int dump, const struct socket_row *wanted,
+                       struct socket_row *rows, size_t max)
+{
     int fd = diag_socket();
-    if (fd == -1 || sendto(fd, &ask, sizeof ask, 0, (struct sockaddr *)&kernel, sizeof kernel) == -1)
+    if (diag_send(fd, family, states, dump, wanted) == -1)
         return 0;
     size_t count = 0;
     for (int done = 0; !done;) {
