@@ -57,10 +57,10 @@ static int diag_socket(void)
     return fd;
 }
 
-/* Asks sock_diag about FAMILY's TCP sockets in STATES: every one (DUMP), or
- * the one with WANTED's ends. Their rows into ROWS (at most MAX): how many. */
-static size_t diag_ask(int family, unsigned states, int dump, const struct socket_row *wanted,
-                       struct socket_row *rows, size_t max)
+/* Sends sock_diag the question about FAMILY's TCP sockets in STATES: every
+ * one (DUMP), or the one with WANTED's ends. -1 if it could not be asked. */
+static int diag_send(int fd, int family, unsigned states, int dump,
+                     const struct socket_row *wanted)
 {
     struct { struct nlmsghdr header; struct inet_diag_req_v2 request; } ask;
     memset(&ask, 0, sizeof ask);
@@ -80,8 +80,17 @@ static size_t diag_ask(int family, unsigned states, int dump, const struct socke
     struct sockaddr_nl kernel;
     memset(&kernel, 0, sizeof kernel);
     kernel.nl_family = AF_NETLINK;
+    return fd == -1 ? -1 : (int)sendto(fd, &ask, sizeof ask, 0, (struct sockaddr *)&kernel,
+                                       sizeof kernel);
+}
+
+/* Asks sock_diag (see diag_send); the answer's sockets into ROWS (at most
+ * MAX): how many. */
+static size_t diag_ask(int family, unsigned states, int dump, const struct socket_row *wanted,
+                       struct socket_row *rows, size_t max)
+{
     int fd = diag_socket();
-    if (fd == -1 || sendto(fd, &ask, sizeof ask, 0, (struct sockaddr *)&kernel, sizeof kernel) == -1)
+    if (diag_send(fd, family, states, dump, wanted) == -1)
         return 0;
     size_t count = 0;
     for (int done = 0; !done;) {
@@ -168,6 +177,7 @@ static struct {
     unsigned look;              /* the look that saw it */
 } seen[SEEN_MAX];
 static unsigned seen_count, looks;
+static unsigned long sockets_looked_at;   /* in all looks so far */
 
 static unsigned seen_slot(unsigned long inode)
 {
@@ -216,8 +226,10 @@ static void look_at(long pid, const char *ours)
         if (n <= 0)
             continue;
         link[n] = '\0';
-        if (sscanf(link, "socket:[%lu]", &inode) == 1 && inode != 0)
+        if (sscanf(link, "socket:[%lu]", &inode) == 1 && inode != 0) {
             note_seen(inode, pid, comm);
+            sockets_looked_at++;
+        }
     }
     if (fds != NULL)
         closedir(fds);
@@ -270,15 +282,20 @@ static size_t from_seen(struct socket_row *rows, size_t count)
 
 void holders_find(struct socket_row *rows, size_t count)
 {
-    /* A look costs a millisecond on a quiet machine, tens with ten thousand
-     * sockets: at most a quarter of the time goes to looking. */
+    /* A look costs a millisecond, or tens with ten thousand sockets: past a
+     * thousand, at most a quarter of the time goes to looking (a loaded
+     * machine makes any look slow; only the count says it will stay so). */
     static double cost, last_end;
-    if (count == 0 || from_seen(rows, count) == count || sl_now() - last_end < 3 * cost)
+    static unsigned long last_seen;
+    if (count == 0 || from_seen(rows, count) == count ||
+        (last_seen > 1000 && sl_now() - last_end < 3 * cost))
         return;
     double start = sl_now();
+    unsigned long before = sockets_looked_at;
     look_through_proc();
     last_end = sl_now();
     cost = last_end - start;
+    last_seen = sockets_looked_at - before;
     from_seen(rows, count);
 }
 

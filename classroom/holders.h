@@ -46,8 +46,9 @@ size_t holders_listeners(struct socket_row *rows, size_t max);
 /* Gives each of the COUNT ROWS a process of this network namespace holds
  * that process's pid and name, from what the last look through /proc saw,
  * or from a new look (the newest processes first: a client that connected
- * just now is the newest, and may be gone in a millisecond). Looks are
- * rationed to a quarter of the time: a row may stay without a holder. */
+ * just now is the newest, and may be gone in a millisecond). With over a
+ * thousand new sockets at a look, looks are rationed to a quarter of the
+ * time: a row may then stay without a holder. */
 void holders_find(struct socket_row *rows, size_t count);
 
 #endif

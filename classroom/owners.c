@@ -259,17 +259,20 @@ static void note_holders(struct socket_row *rows, size_t count)
     }
 }
 
-void owners_watch(void)
+void owners_watch(int report_fd)
 {
+    /* Reports first: a demo's server reports its listener before it forks
+     * the clients, which hold it too, under its name, until they close it;
+     * /proc, newest first, would name one of them. */
     static struct socket_row rows[64];
+    owners_collect(report_fd);
     note_holders(rows, holders_listeners(rows, 64));
 }
 
 /* ---- names ---------------------------------------------------------------- */
 
 /* Names already given, so one process keeps its name and two processes of
- * the same name get two: "client", "client B". A stand-in's key is its
- * port, as a negative pid. */
+ * the same name get two: "client", "client B". */
 #define NAMES_MAX 64
 static struct {
     pid_t pid;
@@ -324,11 +327,6 @@ int owner_name(int report_fd, int family, const unsigned char *local, unsigned l
     return 0;
 }
 
-void owner_stand_in(const char *base, unsigned port, char *name, size_t size)
-{
-    snprintf(name, size, "%s", unique_name(-1 - (pid_t)port, base));
-}
-
 #else   /* not Linux: no one to ask */
 
 void owners_report(int fd)
@@ -341,8 +339,9 @@ void owners_collect(int fd)
     (void)fd;
 }
 
-void owners_watch(void)
+void owners_watch(int report_fd)
 {
+    (void)report_fd;
 }
 
 int owner_name(int report_fd, int family, const unsigned char *local, unsigned local_port,
@@ -351,11 +350,6 @@ int owner_name(int report_fd, int family, const unsigned char *local, unsigned l
     (void)report_fd, (void)family, (void)local, (void)local_port, (void)remote;
     (void)remote_port, (void)name, (void)size;
     return -1;
-}
-
-void owner_stand_in(const char *base, unsigned port, char *name, size_t size)
-{
-    snprintf(name, size, "%s (port %u)", base, port);
 }
 
 #endif

@@ -28,11 +28,12 @@ void owners_report(int fd);
 /* In the tap: reads the reports waiting on FD (non-blocking), if any. */
 void owners_collect(int fd);
 
-/* In the tap: looks in /proc for sockets nobody reported and notes who
- * holds them, so that a socket seen once keeps its name after it closes
- * (a server run --once is gone before the tap reads its last segments).
- * Cheap when nothing is new: two small files of this network namespace. */
-void owners_watch(void);
+/* In the tap: notes who holds each listener of the moment, so that a
+ * server keeps its name after it ends (one run --once can be gone before
+ * the tap reads its last segments): from the reports waiting on REPORT_FD
+ * (-1: none) first, then, for listeners nobody reported, from /proc. Cheap
+ * when nothing is new: a sock_diag dump of the listeners. */
+void owners_watch(int report_fd);
 
 /* The name of the process holding the TCP socket LOCAL:LOCAL_PORT ->
  * REMOTE:REMOTE_PORT (FAMILY 4 or 6, addresses in network order), or, for a
@@ -43,9 +44,5 @@ void owners_watch(void);
  * 0, or -1 when neither the reports nor /proc know. */
 int owner_name(int report_fd, int family, const unsigned char *local, unsigned local_port,
                const unsigned char *remote, unsigned remote_port, char *name, size_t size);
-
-/* A name for a client whose process could not be found (done before the
- * tap looked): BASE, made unique among all names given, one per PORT. */
-void owner_stand_in(const char *base, unsigned port, char *name, size_t size);
 
 #endif

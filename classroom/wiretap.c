@@ -44,7 +44,8 @@ enum { PAYLOAD_SHOWN = 32 };
 
 struct tap {
     struct capture capture;
-    int stop;                       /* readable when the tap is to stop */
+    int stop;                       /* the words of the process that started it */
+    int answer;                     /* where the tap answers them */
     int reports;                    /* the demo's processes say what they hold; -1: none */
     int hand;                       /* a hand run: times and payloads shown */
     double start;                   /* sl_now() when the capture began */
@@ -54,26 +55,42 @@ struct tap {
 
 static pid_t tap_pid = -1;          /* the tap process, in the process that started it */
 static pid_t tap_owner = -1;        /* that process */
-static int stop_fd = -1;            /* its end of the stop pipe */
+static int stop_fd = -1;            /* where it tells the tap: 'c' catch up, 's' stop */
+static int answer_fd = -1;          /* where the tap says it is ready, or caught up */
 static int report_fd = -1;          /* where this process and its children report sockets */
 static volatile sig_atomic_t stop_requested;
 
 /* ---- narrating one segment ---------------------------------------------- */
 
-/* Names both ends of a new conversation by the processes holding them. One
- * that sent a SYN and can't be found (on the loopback a short client can be
- * done before the tap even looks) is a client. */
+/* Names both ends of a new conversation by the processes holding them. In a
+ * demo, a client reports its connection at the narration after connect(),
+ * which may come a little after the tap sees its SYN: for an end not named
+ * yet the tap waits for reports, 20 ms at most (the console holds lines
+ * 30 ms for the tap's, so the order on screen is kept). One that sent a SYN
+ * and can't be found (a short client run by hand can be done before the tap
+ * even looks) is just "client": no letter, which would say which process. */
 static void name_ends(int reports, struct conversation *c, const struct segment *s)
 {
+    int named[2] = { 0, 0 };
+    for (int wait = 0; wait <= 10; wait++) {
+        for (int i = 0; i < 2; i++) {
+            struct conversation_end *e = &c->end[i];
+            const struct conversation_end *peer = &c->end[1 - i];
+            named[i] = named[i] || owner_name(reports, c->family, e->address, e->port,
+                                              peer->address, peer->port, e->name,
+                                              sizeof e->name) == 0;
+        }
+        struct pollfd more = { reports, POLLIN, 0 };
+        if ((named[0] && named[1]) || reports < 0 || wait == 10 || poll(&more, 1, 2) == -1)
+            break;
+    }
     for (int i = 0; i < 2; i++) {
         struct conversation_end *e = &c->end[i];
-        const struct conversation_end *peer = &c->end[1 - i];
-        if (owner_name(reports, c->family, e->address, e->port, peer->address, peer->port,
-                       e->name, sizeof e->name) == 0)
-            continue;
         int connecting = i == 0 && (s->flags & (SEGMENT_SYN | SEGMENT_ACK)) == SEGMENT_SYN;
+        if (named[i])
+            continue;
         if (connecting)
-            owner_stand_in("client", e->port, e->name, sizeof e->name);
+            snprintf(e->name, sizeof e->name, "client");
         else
             snprintf(e->name, sizeof e->name, "port %u", e->port);
     }
@@ -186,7 +203,7 @@ static void tap_loop(struct tap *t)
         if (n == -1 && errno != EINTR)
             return;
         if (sl_now() - watched >= every) {
-            owners_watch();
+            owners_watch(t->reports);
             watched = sl_now();
         }
         if (n > 0 && (watch[0].revents & POLLERR))
@@ -195,8 +212,15 @@ static void tap_loop(struct tap *t)
             owners_collect(t->reports);
         if (drain(t) > 0)
             active = sl_now();
-        if (n > 0 && watch[1].revents != 0)
+        char word = 's';
+        if (n > 0 && watch[1].revents != 0 && (read(t->stop, &word, 1) != 1 || word != 'c'))
             return;
+        if (word == 'c') {   /* every segment so far narrated: say so */
+            owners_collect(t->reports);
+            drain(t);
+            if (write(t->answer, "k", 1) != 1)
+                return;
+        }
     }
 }
 
@@ -206,9 +230,9 @@ static _Noreturn void tap_main(struct tap *t, int ready)
     tap_signals(t->parent);
     sl_narrate("capturing every TCP segment on lo, in a private network "
                "(unshare(CLONE_NEWUSER | CLONE_NEWNET))");
+    t->answer = ready;
     if (write(ready, "r", 1) != 1)
         stop_requested = 1;
-    close(ready);
     tap_loop(t);
     owners_collect(t->reports);
     drain(t);
@@ -266,7 +290,8 @@ static int start_tap(int hand, char *why, size_t size)
     capture_close(&t.capture);
     char byte;
     ssize_t n = read(ready[0], &byte, 1);
-    close(ready[0]);
+    fcntl(ready[0], F_SETFD, FD_CLOEXEC);
+    answer_fd = ready[0];
     stop_fd = stop[1];
     report_fd = reports[1];
     tap_pid = pid;
@@ -318,11 +343,12 @@ void wire_end(void)
     if (write(stop_fd, "s", 1) != 1)
         kill(tap_pid, SIGTERM);
     close(stop_fd);
+    close(answer_fd);
     if (report_fd != -1)
         close(report_fd);
     sl_reap(tap_pid, "wire");
     tap_pid = -1;
-    stop_fd = report_fd = -1;
+    stop_fd = answer_fd = report_fd = -1;
 }
 
 int wire_is_on(void)
@@ -443,6 +469,11 @@ int wire_run(int argc, char **argv)
     signal(SIGTERM, pass_on);
     signal(SIGHUP, pass_on);
     int status = sl_reap(child, argc == 0 ? "the shell" : argv[0]);
+    /* The tap names each end by its process: it must have seen every
+     * segment before what the command left running is ended. */
+    char word;
+    if (write(stop_fd, "c", 1) == 1 && read(answer_fd, &word, 1) != 1)
+        sl_narrate("the tap ended early: its last lines may be missing");
     end_leftovers();
     wire_end();
     return status;
