@@ -37,6 +37,7 @@ void serve(int listener, int count);
 int run_client(const struct client_settings *settings);
 int connect_or_exit(const char *host, int port);
 void echo_line(int fd, const char *line, size_t length);
+void read_echo(int fd, const char *sent, size_t length);
 
 /* demo.c */
 int run_demo(int backlog);

@@ -57,7 +57,7 @@ int connect_or_exit(const char *host, int port)
 
 /* Reads back exactly LENGTH bytes, the echo of SENT, and prints them: the
  * server echoes every byte, but may return them over several recv calls. */
-static void read_echo(int fd, const char *sent, size_t length)
+void read_echo(int fd, const char *sent, size_t length)
 {
     char buffer[4096];
     size_t received = 0;

@@ -37,7 +37,8 @@ static _Noreturn void demo_client_a(int port, int a_was_served, int b_has_connec
 }
 
 /* Client B: connects while A is being served; its connect succeeds at once
- * (the kernel queues it), but its echo waits until the server is done with A. */
+ * (the kernel queues it), and so does its send (the kernel takes the bytes),
+ * but its echo waits until the server is done with A. */
 static _Noreturn void demo_client_b(int port, int a_was_served, int b_has_connected)
 {
     sl_set_role("client B");
@@ -49,10 +50,14 @@ static _Noreturn void demo_client_b(int port, int a_was_served, int b_has_connec
     sl_scene("client B connects while the server is busy with A");
     int fd = connect_or_exit("127.0.0.1", port);
     sl_narrate("connected, though the server has not accepted me: I am in its backlog");
+    /* Sent before A leaves, so that it is always the server's kernel, not
+     * the server, that takes B's line. */
+    if (send_all(fd, "hello from B\n", 13, NULL) == -1)
+        sl_fail_errno("send");
     sl_scene("A says bye and leaves: only then does the server accept B");
     if (write(b_has_connected, "x", 1) != 1)
         sl_fail_errno("write to pipe");
-    echo_line(fd, "hello from B\n", 13);
+    read_echo(fd, "hello from B\n", 13);
     close(fd);
     sl_narrate("close(fd %d)", fd);
     exit(SL_EXIT_OK);
