@@ -261,6 +261,16 @@ int lanes_of_end(const struct lanes *lanes, const char *end)
         if (strncmp(lanes->name[i], end, length) == 0 && lanes->name[i][length] == ' ')
             lane = i;
     }
+    /* "server B": the tap's name for a second process that says it is the
+     * server (a new one each scene, say); where no lane has that name, its
+     * arrows go to the lane of the role it says it is. */
+    if (lane < 0 && length > 2 && end[length - 2] == ' ' && end[length - 1] >= 'A' &&
+        end[length - 1] <= 'Z') {
+        for (int i = 0; lane < 0 && i < lanes->count; i++) {
+            if (strncmp(lanes->name[i], end, length - 2) == 0 && lanes->name[i][length - 2] == '\0')
+                lane = i;
+        }
+    }
     return lane;
 }
 

@@ -48,7 +48,9 @@ int lanes_place_event(struct lanes *lanes, const struct event *event, char *why,
 int lanes_of(const struct lanes *lanes, const char *role);
 
 /* Where a segment's END (a role as the wire names it) draws: its own lane,
- * else the first lane of a role it begins ("client" for "client A"), or -1. */
+ * else the first lane of a role it begins ("client" for "client A"), else
+ * the lane of the role it names with a letter ("server" for "server B"), or
+ * -1. */
 int lanes_of_end(const struct lanes *lanes, const char *end);
 
 /* The demo's remarks ("demo") and the wire's segments ("wire") are not lanes. */

@@ -461,3 +461,50 @@ time_of() {
     # The server's buffer fills too once its output backs up: both sides at win 0.
     grep -qE 's  server -> client  ACK  .* win 0 len 0' "$WIRE_LOG"
 }
+
+# ladder_sequence SVG: what a ladder picture claims, in a form two runs of
+# one program share: its calls in order for each role, with a role's run of
+# recv()s as one (how a stream is cut into reads is the kernel's timing),
+# (its count as #: the total so far, where it says one, still counts),
+# then its segments as flags and length, sorted (which of two processes
+# holding one socket an end is named after, and which FIN comes first, are
+# timing too), pure ACKs left out (a delayed ACK may ride on data instead).
+ladder_sequence() {
+    local events
+    events=$(mktemp "$BATS_TEST_TMPDIR/sequence.XXXXXX")
+    sed -n '/^<!-- socklab ladder/,/^-->/p' "$1" | sed '1d;$d' >"$events"
+    grep -v '^wire: .* -> ' "$events" | sort -s -t: -k1,1 |
+        awk -v recv=': recv\\(fd [0-9]+(, up to [0-9]+)?\\) -> [0-9]+ byte' '
+            { role = $0; sub(/:.*/, "", role); is_recv = $0 ~ recv }
+            is_recv { sub(/\) -> [0-9]+ byte/, ") -> # byte") }
+            NR > 1 && !(prev_recv && is_recv && role == prev_role) { print prev }
+            { prev = $0; prev_role = role; prev_recv = is_recv }
+            END { if (NR) print prev }'
+    grep '^wire: .* -> ' "$events" | awk -F'  ' '{
+            line = "wire:"
+            for (i = 2; i <= NF; i++) line = line "  " $i
+            if (line != "wire:  ACK  len 0") print line }' | sort
+}
+
+@test "each lesson's ladder picture matches a fresh run of the command that drew it" {
+    local svg command chapter pictures=0
+    for svg in "$ROOT"/chapters/*/ladder.svg; do
+        chapter=$(basename "$(dirname "$svg")")
+        command=$(sed -n 's/^<desc>drawn by: make ladders (\(.*\))<\/desc>$/\1/p' "$svg")
+        [[ $command == "bin/$chapter demo "* ]] || { echo "$svg: no 'drawn by' line"; false; }
+        grep -q '](ladder.svg)' "$ROOT/chapters/$chapter/README.md" ||
+            { echo "chapters/$chapter/README.md does not show its ladder.svg"; false; }
+        # Only stdin, stdout and stderr open, as under make: the descriptor
+        # numbers in the picture are a fresh terminal's.
+        # shellcheck disable=SC2086  # the command's words, as make ladders ran it
+        (cd "$ROOT" && exec_with_std_fds_only timeout 60 $command \
+            --ladder="$BATS_TEST_TMPDIR/fresh.svg" >/dev/null 2>&1 </dev/null)
+        diff <(ladder_sequence "$svg") <(ladder_sequence "$BATS_TEST_TMPDIR/fresh.svg") ||
+            { echo "chapters/$chapter/ladder.svg no longer matches its program: make ladders"; false; }
+        pictures=$((pictures + 1))
+    done
+    ((pictures >= 5))
+    # The comparison tells programs apart: chapter 1's picture is not chapter 2's.
+    ! diff -q <(ladder_sequence "$ROOT/chapters/01-blocking/ladder.svg") \
+        <(ladder_sequence "$ROOT/chapters/02-fixed-length/ladder.svg")
+}
