@@ -472,7 +472,9 @@ time_of() {
 ladder_sequence() {
     local events
     events=$(mktemp "$BATS_TEST_TMPDIR/sequence.XXXXXX")
-    sed -n '/^<!-- socklab ladder/,/^-->/p' "$1" | sed '1d;$d' >"$events"
+    # An errno's text is its libc's (musl and glibc word some differently).
+    sed -n '/^<!-- socklab ladder/,/^-->/p' "$1" | sed '1d;$d' |
+        sed -E 's/(-> -1 E[A-Z0-9]+) \([^)]*\)/\1/' >"$events"
     grep -v '^wire: .* -> ' "$events" | sort -s -t: -k1,1 |
         awk -v recv=': recv\\(fd [0-9]+(, up to [0-9]+)?\\) -> [0-9]+ byte' '
             { role = $0; sub(/:.*/, "", role); is_recv = $0 ~ recv }
