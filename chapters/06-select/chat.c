@@ -62,12 +62,15 @@ static void broadcast_line(const struct client *author, const char *line, size_t
         if (queue_output(c, message, total) == -1) {
             if (c->missed++ == 0)
                 sl_narrate("fd %d has %zu bytes pending (--max-pending %zu): it misses this "
-                           "line, and the next ones until it reads (counted, not narrated)",
+                           "line, and the next ones until there is room (counted, not "
+                           "narrated)",
                            c->fd, c->pending_length, (size_t)clients_settings()->max_pending);
             continue;
         }
+        /* Room again: the client read, or its kernel took more of the bytes
+         * pending (a send buffer grows as the connection's window does). */
         if (c->missed > 0) {
-            sl_narrate("fd %d reads again: it missed %s", c->fd, sl_plural(c->missed, "line"));
+            sl_narrate("fd %d has room again: it missed %s", c->fd, sl_plural(c->missed, "line"));
             c->missed = 0;
         }
     }
