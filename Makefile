@@ -5,6 +5,7 @@
 #                   each scene (q ends a chapter), DEMO_OPTIONS='--columns --pace 300'
 #   make ladders    redraw the lessons' pictures, chapters/NN-topic/ladder.svg, from real runs
 #   make test       run every bats test (installs bats-core locally if needed)
+#   make test-exercises  every mutant and every claim through make check (CI runs it)
 #   make bench      measure what chapters 2 and 6 teach (see tests/bench/)
 #   make valgrind   run every chapter's demo under valgrind: no leaks, no bad accesses
 #   make fuzz       fuzz the decoders and parsers, FUZZ_SECONDS (10) each (needs clang; tests/fuzz/)
@@ -76,7 +77,7 @@ PLUMBING_OBJS := $(OBJDIR)/chapters/01-blocking/sockets.o
 # What demos share for the classroom (pacing, columns, the wire tap): harness.
 CLASSROOM_OBJS := $(patsubst %.c,$(OBJDIR)/%.o,$(wildcard classroom/*.c))
 
-.PHONY: all demo ladders tools test bench valgrind fuzz lint check watch clean
+.PHONY: all demo ladders tools test test-exercises bench valgrind fuzz lint check watch clean
 all: $(PROGRAMS)
 
 # One link rule per chapter directory, written by make itself: a new
@@ -147,6 +148,11 @@ build/tools/ladder: $(OBJDIR)/tests/tools/ladder.o $(CLASSROOM_OBJS) $(COMMON_OB
 test: all tools
 	@tests/run-bats
 
+# make test proves make check on a sample; this, every mutant and every claim
+# (tests/check/exercises.bash says which).
+test-exercises: all tools
+	@EXERCISES_ALL=1 tests/run-bats tests/exercises.bats tests/mutants.bats
+
 bench: all
 	@$(MAKE) --no-print-directory -C tests/bench run
 
@@ -164,7 +170,7 @@ lint:
 # `make check reset 2` (the starter again, yours kept), `make watch 2` (again at
 # every save). Your files are in work/; the builds go to build/check/. The words
 # after check or watch are its arguments, so each gets a rule that does nothing.
-CHECK_ARGS := $(filter-out check watch all demo ladders tools test bench valgrind fuzz lint clean,$(MAKECMDGOALS))
+CHECK_ARGS := $(filter-out check watch all demo ladders tools test test-exercises bench valgrind fuzz lint clean,$(MAKECMDGOALS))
 check watch: all
 	@CHECK_CC='$(CC)' CHECK_CFLAGS='$(ALL_CPPFLAGS) $(ALL_CFLAGS)' CHECK_LDFLAGS='$(ALL_LDFLAGS)' \
 	    CHECK_LIBS='$(LIBS)' CHECK_OBJDIR='$(OBJDIR)' tests/check/$@ $(CHECK_ARGS) $(CHAPTER)

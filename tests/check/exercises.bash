@@ -9,6 +9,13 @@
 #   exercises, exercise_files CH, number CH    the exercises and their files
 #   each_at_once N FUNCTION ITEM...            FUNCTION ITEM for each ITEM, N at once
 #   fails MESSAGE                 says why an item failed, and fails it
+#   sweep_all                     true with EXERCISES_ALL=1 (see below)
+#
+# `make test` proves the checker on a sample: every starter, one chapter's
+# reference through all its claims, the others' through their first three,
+# one mutant per chapter. EXERCISES_ALL=1 (a step of .ci/run of its own)
+# runs every claim of every reference and every mutant. The claims
+# themselves run in make test either way, in the chapters' own bats files.
 #
 # See also: tests/check/check, tests/check/README.md.
 # shellcheck disable=SC2154,SC2317  # output comes from bats's run; fails is called by name
@@ -18,6 +25,10 @@ ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 setup() {
     export SOCKLAB_WORK=$BATS_TEST_TMPDIR/work SOCKLAB_CHECK_BIN=$BATS_TEST_TMPDIR/bin
     unset SOCKLAB_CHECK_ONLY CHAPTER
+}
+
+sweep_all() {
+    [[ ${EXERCISES_ALL:-} == 1 ]]
 }
 
 # make_check ARGS...: `make check ARGS` as a learner types it, under `run`.
