@@ -121,8 +121,9 @@ demo: all
 # run of the chapter's demo (of the scene LADDER_DEMO_NN-topic names), the
 # wire tap's segments among the calls; the SVG says which command drew it,
 # and tests/wire.bats runs that command again to check the picture still
-# matches the program. Chapter 6's demo has no scene small enough (its
-# deadlock sends 64M) and chapter 7's teaches a cost: no picture yet.
+# matches the program. Chapter 6's is not drawn: what one select() returns
+# (1 or 2 ready) is timing, so one run's calls are not the next one's; and
+# chapter 7's demo teaches a cost, not a sequence.
 LADDER_CHAPTERS := 01-blocking 02-fixed-length 03-byte-order 04-shutdown 05-dead-peers
 LADDER_DEMO_05-dead-peers := exit
 define draw_ladder

@@ -308,6 +308,7 @@ POSITIONAL_ROWS=(
     "03-byte-order|client|99999999999999999999"
     "03-byte-order|client|1 2x 3"
     "04-shutdown|demo|no-such-scenario"
+    "06-select|demo|no-such-scene"
 )
 
 @test "bad input: wrong positional arguments (numbers that aren't, scenarios that don't exist)" {

@@ -165,18 +165,22 @@ static int stream_64m(const char *role, int port, int blocking)
     return sl_reap(pid, role);
 }
 
-int run_demo(int quiet)
+static int demo_two(void)
 {
     int port;
-    demo_quiet = quiet;
     sl_scene("One thread, two clients at once");
     pid_t server = start_demo_server(&port, 0);
     int ok = demo_two_clients(port);
     stop_demo_server(server);
+    return ok;
+}
 
+static int demo_deadlock(void)
+{
+    int port;
     sl_scene("The deadlock: 64M sent before reading a byte");
     sl_narrate("the server is quiet from here (it would say thousands of lines)");
-    server = start_demo_server(&port, 1);
+    pid_t server = start_demo_server(&port, 1);
     int naive = stream_64m("blocking client", port, 1);
     sl_narrate("the blocking client exited %d (%s)", naive,
                naive == EXIT_STALLED ? "stalled, as expected" : "unexpected");
@@ -185,5 +189,19 @@ int run_demo(int quiet)
     int fixed = stream_64m("select client", port, 0);
     sl_narrate("the select client exited %d", fixed);
     stop_demo_server(server);
-    return ok && naive == EXIT_STALLED && fixed == 0 ? SL_EXIT_OK : SL_EXIT_RUNTIME;
+    return naive == EXIT_STALLED && fixed == 0;
+}
+
+int run_demo(int quiet, const char *scene)
+{
+    demo_quiet = quiet;
+    if (scene != NULL && strcmp(scene, "two-clients") == 0)
+        return demo_two() ? SL_EXIT_OK : SL_EXIT_RUNTIME;
+    if (scene != NULL && strcmp(scene, "deadlock") == 0)
+        return demo_deadlock() ? SL_EXIT_OK : SL_EXIT_RUNTIME;
+    if (scene != NULL)
+        sl_usage_error("unknown scene '%s' (one of: two-clients, deadlock)", scene);
+    int ok = demo_two();
+    ok &= demo_deadlock();
+    return ok ? SL_EXIT_OK : SL_EXIT_RUNTIME;
 }

@@ -73,7 +73,7 @@ static const struct sl_option options[] = {
 static const struct sl_role roles[] = {
     { "server", NULL, 0, "echo (or --chat) for every client at once: select()" },
     { "client", NULL, 0, "connects without blocking, then reads as it sends" },
-    { "demo", NULL, 0, "two clients at once, then the deadlock and its cure" },
+    { "demo", "[SCENE]", 1, "two-clients, deadlock (and its cure), or both" },
     WIRE_ROLE,
     { NULL, NULL, 0, NULL }
 };
@@ -114,5 +114,5 @@ int main(int argc, char **argv)
     classroom_begin();
     if (!option_given(options, argc, argv, "--width"))
         sl_set_width(80);   /* a projector's width, unless asked otherwise */
-    return run_demo(option_given(options, argc, argv, "--quiet"));
+    return run_demo(option_given(options, argc, argv, "--quiet"), args.argc > 0 ? args.argv[0] : NULL);
 }

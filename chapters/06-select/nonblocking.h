@@ -54,6 +54,6 @@ void run_stream(int fd, const struct client_settings *settings);
 void narrate_buffer_sizes(int fd);
 
 /* demo.c */
-int run_demo(int quiet);     /* QUIET: --quiet was given */
+int run_demo(int quiet, const char *scene);  /* QUIET: --quiet given; SCENE or NULL: all */
 
 #endif
