@@ -125,7 +125,7 @@ demo: all
 # (1 or 2 ready) is timing, so one run's calls are not the next one's; and
 # chapter 7's demo teaches a cost, not a sequence.
 LADDER_CHAPTERS := 01-blocking 02-fixed-length 03-byte-order 04-shutdown 05-dead-peers
-LADDER_DEMO_05-dead-peers := exit
+LADDER_DEMO_05-dead-peers := crash
 define draw_ladder
 command='bin/$(1) demo $(strip $(LADDER_DEMO_$(1)) --wire)'; \
 $$command --ladder=chapters/$(1)/ladder.svg >/dev/null 2>&1 || { echo "$$command failed"; exit 1; }; \

@@ -261,6 +261,20 @@ static int open_pipes(int stop[2], int ready[2], int reports[2], int reporting, 
     return 0;
 }
 
+/* FD moved to a high number (close-on-exec), out of the way of the demo's
+ * own descriptors, whose numbers the lessons show, and of the code that
+ * closes every low one (chapter 5's demo servers keep only theirs). */
+static int lift(int fd)
+{
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, 100);
+    if (high == -1) {   /* a descriptor limit of 100 or less: it stays */
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+        return fd;
+    }
+    close(fd);
+    return high;
+}
+
 /* Enters a private network, opens the capture, forks the tap; returns in
  * the caller once the tap runs. -1 with the reason in WHY. */
 static int start_tap(int hand, char *why, size_t size)
@@ -290,10 +304,9 @@ static int start_tap(int hand, char *why, size_t size)
     capture_close(&t.capture);
     char byte;
     ssize_t n = read(ready[0], &byte, 1);
-    fcntl(ready[0], F_SETFD, FD_CLOEXEC);
-    answer_fd = ready[0];
-    stop_fd = stop[1];
-    report_fd = reports[1];
+    answer_fd = lift(ready[0]);
+    stop_fd = lift(stop[1]);
+    report_fd = reports[1] != -1 ? lift(reports[1]) : -1;
     tap_pid = pid;
     tap_owner = getpid();
     if (n == 1)
