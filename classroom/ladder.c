@@ -230,7 +230,10 @@ static void svg_event(struct event_text *out, const struct lanes *lanes, const s
         snprintf(text, sizeof text, "[%s] %s", e->role, e->text);
         snprintf(attributes, sizeof attributes, "fill=\"%s\" font-style=\"italic\"",
                  svg_color("wire", NULL));
-        svg_text(out, MARGIN, y, (int)(lanes->count * LANE_W / CHAR_W), text, attributes);
+        /* Before a scene's lanes (the tap's first words), two lanes' width:
+         * the narrowest page the lanes of a scene make. */
+        int lanes_wide = lanes->count > 0 ? lanes->count : 2;
+        svg_text(out, MARGIN, y, (int)(lanes_wide * LANE_W / CHAR_W), text, attributes);
     } else {
         snprintf(attributes, sizeof attributes, "fill=\"%s\"", svg_color(e->role, e->text));
         add_printf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" %s/>\n", lane_x(lane),
