@@ -113,9 +113,16 @@ server_memory_kb() {
     kill -STOP "${STARTED_PIDS[-2]}"     # the first client reads nothing from now on
     # 6000 numbered lines of 999 bytes: more than the stopped client's buffers
     # hold (its SO_RCVBUF, the server's SO_SNDBUF for it, and 1M).
-    local lines="$BATS_TEST_TMPDIR/lines"
+    local lines="$BATS_TEST_TMPDIR/lines" chunk
     seq -f '%0998g' 6000 >"$lines"
-    run client --quiet <"$lines"
+    # Paced, 100 lines every 20 ms: the listener, which reads, keeps up even
+    # on a crowded machine (all at once, it fell 1M behind once in CI); the
+    # stopped one falls behind by all of it.
+    split -l 100 "$lines" "$BATS_TEST_TMPDIR/chunk."
+    run client --quiet < <(for chunk in "$BATS_TEST_TMPDIR"/chunk.*; do
+        cat "$chunk"
+        nap 0.02
+    done)
     [[ $status -eq 0 ]]
     local log="$BATS_TEST_TMPDIR/listener.log"
     wait_for_line "$log" '^127\.0\.0\.1:[0-9]+: 0*6000$' 10
