@@ -50,6 +50,7 @@ struct tap {
     int hand;                       /* a hand run: times and payloads shown */
     double start;                   /* sl_now() when the capture began */
     pid_t parent;
+    unsigned fresh;                 /* packets narrated since the last catch-up */
     struct conversations conversations;
 };
 
@@ -210,16 +211,19 @@ static void tap_loop(struct tap *t)
             capture_clear_error(&t->capture);
         if (n > 0 && (watch[2].revents & POLLIN))
             owners_collect(t->reports);
-        if (drain(t) > 0)
+        unsigned drained = drain(t);
+        t->fresh += drained;
+        if (drained > 0)
             active = sl_now();
         char word = 's';
         if (n > 0 && watch[1].revents != 0 && (read(t->stop, &word, 1) != 1 || word != 'c'))
             return;
-        if (word == 'c') {   /* every segment so far narrated: say so */
+        if (word == 'c') {   /* every segment so far narrated: say so, and if any was new */
             owners_collect(t->reports);
-            drain(t);
-            if (write(t->answer, "k", 1) != 1)
+            t->fresh += drain(t);
+            if (write(t->answer, t->fresh > 0 ? "n" : "k", 1) != 1)
                 return;
+            t->fresh = 0;
         }
     }
 }
@@ -457,6 +461,26 @@ static void end_leftovers(void)
     }
 }
 
+/* Once the command has ended: what it left running may still be finishing
+ * a conversation (a server answering the client that just left), so the
+ * wire must be quiet for 200 ms (2 s at most) before they are ended; and
+ * the tap names each end by its process, so it must have seen every
+ * segment first. */
+static void settle(void)
+{
+    char word = 'n';
+    for (double until = sl_now() + 2; word == 'n' && sl_now() < until;) {
+        if (write(stop_fd, "c", 1) != 1 || read(answer_fd, &word, 1) != 1) {
+            sl_narrate("the tap ended early: its last lines may be missing");
+            return;
+        }
+        if (word == 'n' && leftover() != -1)
+            sl_sleep(0.2);
+        else
+            word = 'k';
+    }
+}
+
 int wire_run(int argc, char **argv)
 {
     char why[256];
@@ -482,11 +506,7 @@ int wire_run(int argc, char **argv)
     signal(SIGTERM, pass_on);
     signal(SIGHUP, pass_on);
     int status = sl_reap(child, argc == 0 ? "the shell" : argv[0]);
-    /* The tap names each end by its process: it must have seen every
-     * segment before what the command left running is ended. */
-    char word;
-    if (write(stop_fd, "c", 1) == 1 && read(answer_fd, &word, 1) != 1)
-        sl_narrate("the tap ended early: its last lines may be missing");
+    settle();
     end_leftovers();
     wire_end();
     return status;
