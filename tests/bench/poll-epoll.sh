@@ -8,17 +8,21 @@
 # held open, the server's CPU time (from /proc, Linux) per round trip. A
 # Markdown table on stdout, with the machine and the command.
 #
-# Usage: tests/bench/poll-epoll.sh [--seconds S (default 1)] [--out FILE]
+# With --yardstick N, only the aim of chapter 7 at 1,000 active clients:
+# epoll's loop and epoll-echo N times each, alternating, and the medians.
+#
+# Usage: tests/bench/poll-epoll.sh [--seconds S (default 1)] [--out FILE] [--yardstick N]
 #        (needs `make` and `make -C tests/bench`; Linux: /proc, epoll)
 # See also: chapters/07-poll-epoll/README.md, loadgen.c, select-vs-epoll.sh.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
-seconds=1 out=""
+seconds=1 out="" yardstick=0
 while (($#)); do
     case $1 in
         --seconds) seconds=${2:?--seconds S}; shift ;;
         --out) out=${2:?--out FILE}; shift ;;
+        --yardstick) yardstick=${2:?--yardstick N}; shift ;;
         *) echo "poll-epoll.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
     shift
@@ -61,6 +65,23 @@ cost() {
 }
 
 loop() { echo "$program server --port 0 --quiet --loop $1"; }
+
+# median: the middle of the numbers on stdin (one a line).
+median() {
+    sort -n | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+
+if ((yardstick > 0)); then
+    for ((i = 0; i < yardstick; i++)); do
+        cost 1000 0 $(loop epoll) | sed 's/ µs//' >>"$work/epoll"; echo >>"$work/epoll"
+        cost 1000 0 "$here/epoll-echo" 0 | sed 's/ µs//' >>"$work/echo"; echo >>"$work/echo"
+    done
+    e=$(median <"$work/epoll") y=$(median <"$work/echo")
+    emit "1000 active clients, $yardstick runs of $seconds s each, alternating: epoll loop $e µs," \
+        "epoll-echo $y µs per round trip (medians): $(awk -v e="$e" -v y="$y" 'BEGIN { printf "%.2f", e / y }')x"
+    [[ -n $out ]] && cp "$results" "$out"
+    exit 0
+fi
 emit "### Chapter 7: server CPU per round trip (select, poll, epoll)"
 emit ""
 emit "Machine: $(uname -srm), $(getconf _NPROCESSORS_ONLN) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)."
