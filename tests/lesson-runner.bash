@@ -45,29 +45,10 @@ server_command=
 
 background_pids=()
 
-# nap SECONDS: a pause inside a polling loop that starts no process (a read
-# with a timeout on a pipe that never has data); see tests/test_helper.bash.
-if { exec {nap_fd}<> <(:); } 2>/dev/null; then
-    # A read that fails at once (the descriptor was closed) falls back to sleep.
-    nap() {
-        local rc=0
-        read -r -t "$1" -u "$nap_fd" _ 2>/dev/null || rc=$?
-        ((rc > 128)) || sleep "$1"
-    }
-else
-    nap() { sleep "$1"; }
-fi
-
-# is_our_child PID [running]: true while PID is a child of this script not
-# yet reaped (and, with "running", not a zombie). Bash reaps a background job
-# when it ends, and its pid may then go to any process on the machine: only a
-# pid still ours is signalled.
-is_our_child() {
-    local stat state ppid
-    { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
-    read -r state ppid _ <<<"${stat##*) }"
-    [[ $ppid == "$$" && (${2:-} != running || $state != Z) ]]
-}
+# nap and is_our_child (tests/processes.bash): this script signals only
+# its own children, and polls without starting processes.
+# shellcheck source=processes.bash
+source "$(dirname "${BASH_SOURCE[0]}")/processes.bash"
 
 cleanup() {
     local pid

@@ -33,19 +33,9 @@ READY_TIMEOUT=${READY_TIMEOUT:-10}
 # Every pid started by a test, for teardown.
 STARTED_PIDS=()
 
-# nap SECONDS: a pause that starts no process: `read` with a timeout on a
-# pipe that never has data. The polling loops here run thousands of times a
-# suite, and a `sleep` (and a `grep`) each time cost more CPU than the tests.
-if { exec {NAP_FD}<> <(:); } 2>/dev/null; then
-    # A read that fails at once (the descriptor was closed) falls back to sleep.
-    nap() {
-        local rc=0
-        read -r -t "$1" -u "$NAP_FD" _ 2>/dev/null || rc=$?
-        ((rc > 128)) || sleep "$1"
-    }
-else
-    nap() { sleep "$1"; }
-fi
+# nap and is_our_child, shared with the lesson runner.
+# shellcheck source=processes.bash
+source "$(dirname "${BASH_SOURCE[0]}")/processes.bash"
 
 # file_has_line FILE REGEX: a line of FILE matches REGEX (extended, as grep -E),
 # read by bash itself while the file is short, by grep once it is long.
@@ -141,22 +131,6 @@ is_running() {
     [[ $state != Z* ]]
 }
 
-# is_our_child PID: true while PID is a child of this shell not yet reaped.
-# Bash reaps a background job as soon as it ends, and the kernel may then give
-# its pid to a process of another test file (pids wrap at 32768 here, and a
-# suite starts more than that): a pid is signalled only while it is ours.
-is_our_child() {
-    local stat ppid
-    if [[ -d /proc/self ]]; then
-        { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
-        read -r _ ppid _ <<<"${stat##*) }"
-    else
-        ppid=$(ps -o ppid= -p "$1" 2>/dev/null) || return 1
-        ppid=${ppid// /}
-    fi
-    [[ $ppid == "$BASHPID" ]]
-}
-
 # stop_process PID: SIGTERM, then SIGKILL if it lingers; reaps it when it is our child.
 stop_process() {
     local pid=$1 i
@@ -167,7 +141,7 @@ stop_process() {
     kill -CONT "$pid" 2>/dev/null || true   # a stopped process can't act on SIGTERM
     kill -TERM "$pid" 2>/dev/null || return 0
     for ((i = 0; i < 100; i++)); do
-        { is_our_child "$pid" && is_running "$pid"; } || break
+        is_our_child "$pid" running || break
         nap 0.02
     done
     is_our_child "$pid" && kill -KILL "$pid" 2>/dev/null
