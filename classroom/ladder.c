@@ -21,9 +21,23 @@
 
 /* ---- the sequence a picture shows ----------------------------------------- */
 
+/* Whether the number at P in TEXT is a process id ("child 886", "pid 886",
+ * "kill(886"): the kernel hands those out, small or large, run by run. */
+static int is_pid(const char *text, const char *p)
+{
+    static const char *const before[] = { "child ", "pid ", "kill(" };
+    for (size_t i = 0; i < sizeof before / sizeof before[0]; i++) {
+        size_t n = strlen(before[i]);
+        if ((size_t)(p - text) >= n && strncmp(p - n, before[i], n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* TEXT with the numbers that differ between runs written as '#': a decimal
- * (a timing: "4.01"), or 4 digits and more (a port, a window); an address
- * like 127.0.0.1 and small counts (fds, bytes, relative seq) stay. */
+ * (a timing: "4.01"), 4 digits and more (a port, a window), or a process
+ * id; an address like 127.0.0.1 and small counts (fds, bytes, relative seq)
+ * stay. */
 static void add_normalized(struct event_text *out, const char *text)
 {
     for (const char *p = text; *p != '\0';) {
@@ -37,7 +51,8 @@ static void add_normalized(struct event_text *out, const char *text)
         int dots = 0;
         for (size_t i = 0; i < length; i++)
             dots += p[i] == '.';
-        if ((dots == 1 && length > digits + 1) || (dots == 0 && length >= 4))
+        if ((dots == 1 && length > digits + 1) || (dots == 0 && length >= 4) ||
+            (dots == 0 && is_pid(text, p)))
             text_add(out, "#", 1);
         else
             text_add(out, p, length);

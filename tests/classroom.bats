@@ -404,6 +404,27 @@ write_handshake_records() {
     grep -qx 'wire: client -> server  SYN  len 0' <("$LADDER" sequence "$records")
 }
 
+@test "ladder sequence: what changes from run to run is #, a process id however small; fds and byte counts stay" {
+    local r=$BATS_TEST_TMPDIR/numbers
+    {
+        printf '\036N 1.000 parent\tfork() -> child 886: fd 4 is now held by both processes\n'
+        printf '\036N 1.001 parent\tfork() -> child 31337: fd 4 is now held by both processes\n'
+        printf '\036N 1.002 server\tpid 42, behaving: silent\n'
+        printf '\036N 1.003 client\tconnect(127.0.0.1:40123) -> 0 after 0.25 s\n'
+        printf '\036N 1.004 client\trecv(fd 3) -> 120 bytes\n'
+    } >"$r"
+    run "$LADDER" sequence "$r"
+    [[ $status -eq 0 ]]
+    local -a expected=(
+        'parent: fork() -> child #: fd 4 is now held by both processes'
+        'parent: fork() -> child #: fd 4 is now held by both processes'
+        'server: pid #, behaving: silent'
+        'client: connect(127.0.0.1:#) -> 0 after # s'
+        'client: recv(fd 3) -> 120 bytes'
+    )
+    diff <(printf '%s\n' "${expected[@]}") <(printf '%s\n' "$output")
+}
+
 # svg_sequence FILE: the sequence a picture embeds, each role's in its order.
 svg_sequence() {
     sed -n '/^<!-- socklab ladder/,/^-->/p' "$1" | sed '1d;$d' | sort -s -t: -k1,1
