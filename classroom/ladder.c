@@ -22,10 +22,11 @@
 /* ---- the sequence a picture shows ----------------------------------------- */
 
 /* Whether the number at P in TEXT is a process id ("child 886", "pid 886",
- * "kill(886"): the kernel hands those out, small or large, run by run. */
+ * "kill(886", "kill -STOP 886"): the kernel hands those out, small or
+ * large, run by run. */
 static int is_pid(const char *text, const char *p)
 {
-    static const char *const before[] = { "child ", "pid ", "kill(" };
+    static const char *const before[] = { "child ", "pid ", "kill(", "kill -STOP " };
     for (size_t i = 0; i < sizeof before / sizeof before[0]; i++) {
         size_t n = strlen(before[i]);
         if ((size_t)(p - text) >= n && strncmp(p - n, before[i], n) == 0)

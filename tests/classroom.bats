@@ -410,6 +410,7 @@ write_handshake_records() {
         printf '\036N 1.000 parent\tfork() -> child 886: fd 4 is now held by both processes\n'
         printf '\036N 1.001 parent\tfork() -> child 31337: fd 4 is now held by both processes\n'
         printf '\036N 1.002 server\tpid 42, behaving: silent\n'
+        printf '\036N 1.0025 server\tstaying silent: try kill -STOP 216, or kill -9\n'
         printf '\036N 1.003 client\tconnect(127.0.0.1:40123) -> 0 after 0.25 s\n'
         printf '\036N 1.004 client\trecv(fd 3) -> 120 bytes\n'
     } >"$r"
@@ -419,6 +420,7 @@ write_handshake_records() {
         'parent: fork() -> child #: fd 4 is now held by both processes'
         'parent: fork() -> child #: fd 4 is now held by both processes'
         'server: pid #, behaving: silent'
+        'server: staying silent: try kill -STOP #, or kill -9'
         'client: connect(127.0.0.1:#) -> 0 after # s'
         'client: recv(fd 3) -> 120 bytes'
     )
