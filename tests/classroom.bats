@@ -86,12 +86,19 @@ listening() {
 }
 
 # connections_to PORT: how many connected sockets have PORT as their peer
-# (clients of a server on PORT, from /proc).
+# (clients of a server on PORT, from /proc). /proc/net/tcp is not a
+# snapshot: read in pieces while other tests open and close sockets, it can
+# skip or repeat a line. So it is read until two readings agree.
 connections_to() {
-    local hex
+    local hex count previous=-1 tries
     printf -v hex '%04X' "$1"
-    awk -v port=":$hex" '$4 == "01" && substr($3, length($3) - 4) == port { n++ }
-        END { print n + 0 }' /proc/net/tcp
+    for ((tries = 0; tries < 20; tries++)); do
+        count=$(awk -v port=":$hex" '$4 == "01" && substr($3, length($3) - 4) == port { n++ }
+            END { print n + 0 }' /proc/net/tcp)
+        [[ $count == "$previous" ]] && break
+        previous=$count
+    done
+    echo "$count"
 }
 
 # narration FILE: the narration lines of FILE as "role<TAB>text".
