@@ -77,28 +77,34 @@ descendants() {
     return 0
 }
 
-# listening PORT: true while a socket listens on 127.0.0.1:PORT (state 0A).
-listening() {
-    local hex
-    printf -v hex '%04X' "$1"
-    awk -v port=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == port { found = 1 }
-        END { exit !found }' /proc/net/tcp
-}
-
-# connections_to PORT: how many connected sockets have PORT as their peer
-# (clients of a server on PORT, from /proc). /proc/net/tcp is not a
-# snapshot: read in pieces while other tests open and close sockets, it can
-# skip or repeat a line. So it is read until two readings agree.
-connections_to() {
+# sockets_on STATE FIELD PORT: how many sockets /proc/net/tcp lists in
+# STATE (01 connected, 0A listening) with PORT in FIELD (2 local, 3 peer).
+# /proc/net/tcp is not a snapshot: read in pieces while other tests open and
+# close sockets, it can skip or repeat a line (with chapter 7's 10,000
+# connections churning, one reading here counted 4 of 2). So it is read
+# until two readings agree.
+sockets_on() {
     local hex count previous=-1 tries
-    printf -v hex '%04X' "$1"
+    printf -v hex '%04X' "$3"
     for ((tries = 0; tries < 20; tries++)); do
-        count=$(awk -v port=":$hex" '$4 == "01" && substr($3, length($3) - 4) == port { n++ }
+        count=$(awk -v state="$1" -v field="$2" -v port=":$hex" '
+            $4 == state && substr($field, length($field) - 4) == port { n++ }
             END { print n + 0 }' /proc/net/tcp)
         [[ $count == "$previous" ]] && break
         previous=$count
     done
     echo "$count"
+}
+
+# listening PORT: true while a socket listens on 127.0.0.1:PORT.
+listening() {
+    (($(sockets_on 0A 2 "$1") > 0))
+}
+
+# connections_to PORT: how many connected sockets have PORT as their peer
+# (clients of a server on PORT).
+connections_to() {
+    sockets_on 01 3 "$1"
 }
 
 # narration FILE: the narration lines of FILE as "role<TAB>text".
