@@ -57,28 +57,50 @@ vanish_combo_in_namespace() {
 # above. They start once, in the background, before the first test, so that
 # their waits overlap with each other and with the other tests; the tests
 # about them read what they printed (background_output).
+BACKGROUND_JOBS=(lesson freeze vanish combo)
+
+# start_job NAME: NAME in the background, its output and status in files.
+start_job() {
+    # set +e: bats runs this with errexit, and a job that fails must still
+    # leave its status behind.
+    { set +e
+      case $1 in
+          lesson) lesson_in_namespace ;;
+          combo) vanish_combo_in_namespace ;;
+          *) "$BIN" demo "$1" ;;
+      esac >"$BATS_FILE_TMPDIR/$1.out" 2>&1
+      echo $? >"$BATS_FILE_TMPDIR/$1.status"; } 3>&- </dev/null &
+    echo $! >"$BATS_FILE_TMPDIR/$1.pid"
+}
+
+# needed NAME: true when a test of this run reads job NAME. A run of a few
+# tests (make check's claims, bats -f) starts only the jobs they read: a
+# starter's freeze demo would otherwise run to its end for nothing. (bats
+# keeps the tests it will run in tests_to_run; a bats without it starts
+# them all.)
+needed() {
+    declare -p tests_to_run >/dev/null 2>&1 || return 0
+    local test
+    for test in "${tests_to_run[@]}"; do
+        declare -f "$test" | grep -Eq "background_output $1\b|/$1\.(status|out)" && return 0
+    done
+    return 1
+}
+
 setup_file() {
     local name
-    for name in lesson freeze vanish combo; do
-        # set +e: bats runs this with errexit, and a job that fails must
-        # still leave its status behind.
-        { set +e
-          case $name in
-              lesson) lesson_in_namespace ;;
-              combo) vanish_combo_in_namespace ;;
-              *) "$BIN" demo "$name" ;;
-          esac >"$BATS_FILE_TMPDIR/$name.out" 2>&1
-          echo $? >"$BATS_FILE_TMPDIR/$name.status"; } 3>&- </dev/null &
-        echo $! >"$BATS_FILE_TMPDIR/$name.pid"
+    for name in "${BACKGROUND_JOBS[@]}"; do
+        if needed "$name"; then start_job "$name"; fi
     done
 }
 
+# A job that ended was reaped, and its pid may be another's by now; one that
+# runs is ended with all its processes (a demo's frozen servers among them).
 teardown_file() {
     local name pid
-    for name in lesson freeze vanish combo; do
+    for name in "${BACKGROUND_JOBS[@]}"; do
         pid=$(cat "$BATS_FILE_TMPDIR/$name.pid" 2>/dev/null) || continue
-        # A job that ended was reaped, and its pid may be another's by now.
-        if is_our_child "$pid"; then kill "$pid" 2>/dev/null; fi
+        if is_our_child "$pid"; then end_tree "$pid"; fi
     done
 }
 
@@ -89,6 +111,7 @@ teardown_file() {
 background_output() {
     local name=$1 i
     DEMO_LOG=$BATS_FILE_TMPDIR/$name.out
+    [[ -e $BATS_FILE_TMPDIR/$name.pid ]] || start_job "$name"
     for ((i = 0; i < 2000; i++)); do
         [[ -s $BATS_FILE_TMPDIR/$name.status ]] && break
         nap 0.02

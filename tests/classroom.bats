@@ -56,27 +56,6 @@ keys_fifo() {
     exec {KEYS}<>"$BATS_TEST_TMPDIR/keys"
 }
 
-# descendants PID: every process below PID, from /proc.
-descendants() {
-    local -A parent=()
-    local stat pid rest
-    for stat in /proc/[0-9]*/stat; do
-        { read -r pid rest <"$stat"; } 2>/dev/null || continue
-        rest=${rest##*) }
-        read -r _ rest <<<"$rest"
-        parent[$pid]=${rest%% *}
-    done
-    local -a queue=("$1")
-    while ((${#queue[@]})); do
-        local p=${queue[0]}
-        queue=("${queue[@]:1}")
-        for pid in "${!parent[@]}"; do
-            [[ ${parent[$pid]} == "$p" ]] && { echo "$pid"; queue+=("$pid"); }
-        done
-    done
-    return 0
-}
-
 # sockets_on STATE FIELD PORT: how many sockets /proc/net/tcp lists in
 # STATE (01 connected, 0A listening) with PORT in FIELD (2 local, 3 peer).
 # /proc/net/tcp is not a snapshot: read in pieces while other tests open and

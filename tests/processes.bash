@@ -4,6 +4,8 @@
 #
 #   nap SECONDS                 a pause that starts no process
 #   is_our_child PID [running]  PID is still this shell's child (and not a zombie)
+#   descendants PID             every process below PID
+#   end_tree PID                PID and every process below it get SIGTERM
 
 # nap SECONDS: `read` with a timeout on a pipe that never has data. The
 # polling loops run thousands of times a suite, and a `sleep` (and a `grep`)
@@ -33,4 +35,37 @@ is_our_child() {
         read -r state ppid < <(ps -o stat= -o ppid= -p "$1" 2>/dev/null) || return 1
     fi
     [[ $ppid == "$BASHPID" && (${2:-} != running || $state != Z*) ]]
+}
+
+# descendants PID: every process below PID, from /proc.
+descendants() {
+    local -A parent=()
+    local stat pid rest
+    for stat in /proc/[0-9]*/stat; do
+        { read -r pid rest <"$stat"; } 2>/dev/null || continue
+        rest=${rest##*) }
+        read -r _ rest <<<"$rest"
+        parent[$pid]=${rest%% *}
+    done
+    local -a queue=("$1")
+    while ((${#queue[@]})); do
+        local p=${queue[0]}
+        queue=("${queue[@]:1}")
+        for pid in "${!parent[@]}"; do
+            [[ ${parent[$pid]} == "$p" ]] && { echo "$pid"; queue+=("$pid"); }
+        done
+    done
+    return 0
+}
+
+# end_tree PID: SIGTERM to PID and to every process below it, found first
+# (a process whose parent is gone is no longer below it), stopped ones
+# continued first (a stopped process can't act on SIGTERM).
+end_tree() {
+    local pid
+    for pid in $(descendants "$1") "$1"; do
+        kill -CONT "$pid" 2>/dev/null
+        kill -TERM "$pid" 2>/dev/null
+    done
+    return 0
 }
