@@ -24,29 +24,50 @@
 #define PAYLOAD "a1234"
 #define RIGHT_MARKER "SERVER WRONG MARKER"
 
-/* A server in a child process for one client, on a free port: its pid. */
-static pid_t start_server(const struct server_settings *server, int *port)
+/* A server in a child process for one client, on a free port: its pid.
+ * With GATE (a pipe; NULL for none) it accepts only once the gate's write
+ * end, left to the caller, is closed. The pipe is made after the listener,
+ * and the caller's ends of both are closed here, so each process's
+ * descriptors are those of a hand run. */
+static pid_t start_server(const struct server_settings *server, int *port, int *gate)
 {
     sl_set_role("server");
     int listener = start_listening("127.0.0.1", 0, 8);
     *port = local_port(listener);
+    int pipe_fds[2] = { -1, -1 };
+    if (gate != NULL && pipe(pipe_fds) == -1)
+        sl_fail_errno("pipe");
     pid_t pid = sl_fork();
     if (pid == 0) {
+        if (gate != NULL) {
+            close(pipe_fds[1]);
+            char byte;
+            while (read(pipe_fds[0], &byte, 1) > 0)
+                ;
+            close(pipe_fds[0]);
+        }
         serve(listener, 1, server);
         exit(SL_EXIT_OK);
     }
     close(listener);
+    if (gate != NULL) {
+        close(pipe_fds[0]);
+        *gate = pipe_fds[1];
+    }
     return pid;
 }
 
 /* One scene: a server, the client sending PAYLOAD and MARKER and ending as
- * FINISH says, then "reply: ..." once the server is done too. */
+ * FINISH says, then "reply: ..." once the server is done too. A client that
+ * closes at once is gone before its server accepts (its connection waits in
+ * the backlog), as it may be on a busy machine anyway: so the reply meets a
+ * closed socket in every run, never one still open for a moment. */
 static int exchange(const char *title, const char *marker, enum finish finish,
                     const struct server_settings *server)
 {
     sl_scene(title);
-    int port;
-    pid_t pid = start_server(server, &port);
+    int port, gate = -1;
+    pid_t pid = start_server(server, &port, finish == FINISH_CLOSE ? &gate : NULL);
     sl_set_role("client");
     struct client_settings c = {
         "127.0.0.1", port, (const unsigned char *)PAYLOAD, strlen(PAYLOAD),
@@ -62,6 +83,8 @@ static int exchange(const char *title, const char *marker, enum finish finish,
         close(fd);
         sl_narrate("close(fd %d)", fd);
     }
+    if (gate != -1)
+        close(gate);
     int status = sl_reap(pid, "server");
     if (finish == FINISH_CLOSE)
         printf("(none: the client never read it)\n");
