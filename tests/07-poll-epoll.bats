@@ -145,7 +145,9 @@ linux_or_skip() {
         timeout 5 "$hostile" --port "$PORT" reset
         timeout 5 "$hostile" --port "$PORT" --hold 1 halfclose | grep -q 'then EOF'
         # Vanishes: killed with its connection open, unread bytes in flight.
-        "$BIN" client --port "$PORT" --bytes 64M --quiet >/dev/null 2>&1 3>&- &
+        # --blocking: it sends and never reads, so it is still there to be
+        # killed however fast the machine (a reading one can finish first).
+        "$BIN" client --port "$PORT" --bytes 64M --blocking --stall 30 --quiet >/dev/null 2>&1 3>&- &
         local vanishing=$!
         wait_for_line "$SERVER_LOG" 'recv\(fd [0-9]+\) -> 16384 bytes' 5
         kill -KILL "$vanishing"
