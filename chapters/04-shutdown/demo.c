@@ -25,10 +25,10 @@
 #define RIGHT_MARKER "SERVER WRONG MARKER"
 
 /* A server in a child process for one client, on a free port: its pid.
- * With GATE (a pipe; NULL for none) it accepts only once the gate's write
- * end, left to the caller, is closed. The pipe is made after the listener,
- * and the caller's ends of both are closed here, so each process's
- * descriptors are those of a hand run. */
+ * With GATE (NULL for none) it accepts only once the caller closes *GATE,
+ * the write end of a pipe. The pipe is made after the listener, and this
+ * process keeps only that end, so each process's descriptors are those of
+ * a hand run (the listener 3, each socket after it). */
 static pid_t start_server(const struct server_settings *server, int *port, int *gate)
 {
     sl_set_role("server");
