@@ -149,6 +149,7 @@ linux_or_skip() {
         # killed however fast the machine (a reading one can finish first).
         "$BIN" client --port "$PORT" --bytes 64M --blocking --stall 30 --quiet >/dev/null 2>&1 3>&- &
         local vanishing=$!
+        STARTED_PIDS+=("$vanishing")
         wait_for_line "$SERVER_LOG" 'recv\(fd [0-9]+\) -> 16384 bytes' 5
         kill -KILL "$vanishing"
         wait "$vanishing" 2>/dev/null || true

@@ -183,13 +183,7 @@ columns_narration() {
 
 # group_members PGID: "pid state" for each process in process group PGID.
 group_members() {
-    local stat pid rest
-    for stat in /proc/[0-9]*/stat; do
-        { read -r pid rest <"$stat"; } 2>/dev/null || continue
-        rest=${rest##*) }
-        read -r -a rest <<<"$rest"
-        [[ ${rest[2]} == "$1" ]] && echo "$pid ${rest[0]}"
-    done
+    process_table | awk -v group="$1" '$4 == group { print $1, $2 }'
 }
 
 # A demo's processes end with it, however it ends: a teacher's kill, a

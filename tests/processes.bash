@@ -4,6 +4,7 @@
 #
 #   nap SECONDS                 a pause that starts no process
 #   is_our_child PID [running]  PID is still this shell's child (and not a zombie)
+#   process_table               "pid state ppid pgid" for every process
 #   descendants PID             every process below PID
 #   end_tree PID                PID and every process below it get SIGTERM
 
@@ -37,16 +38,23 @@ is_our_child() {
     [[ $ppid == "$BASHPID" && (${2:-} != running || $state != Z*) ]]
 }
 
-# descendants PID: every process below PID, from /proc.
-descendants() {
-    local -A parent=()
+# process_table: "pid state ppid pgid" for every process, from /proc.
+process_table() {
     local stat pid rest
     for stat in /proc/[0-9]*/stat; do
         { read -r pid rest <"$stat"; } 2>/dev/null || continue
-        rest=${rest##*) }
-        read -r _ rest <<<"$rest"
-        parent[$pid]=${rest%% *}
+        read -r -a rest <<<"${rest##*) }"
+        echo "$pid ${rest[0]} ${rest[1]} ${rest[2]}"
     done
+}
+
+# descendants PID: every process below PID.
+descendants() {
+    local -A parent=()
+    local pid ppid
+    while read -r pid _ ppid _; do
+        parent[$pid]=$ppid
+    done < <(process_table)
     local -a queue=("$1")
     while ((${#queue[@]})); do
         local p=${queue[0]}

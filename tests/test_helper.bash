@@ -33,7 +33,8 @@ READY_TIMEOUT=${READY_TIMEOUT:-10}
 # Every pid started by a test, for teardown.
 STARTED_PIDS=()
 
-# nap and is_our_child, shared with the lesson runner.
+# nap, is_our_child and the other process helpers, shared with the lesson
+# runner.
 # shellcheck source=processes.bash
 source "$(dirname "${BASH_SOURCE[0]}")/processes.bash"
 

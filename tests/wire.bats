@@ -309,8 +309,7 @@ time_of() {
         "$WIRE_LOG")
     echo "$pieces of 32 pieces alone in a segment; byte 4353 at line $second, the server's first ACK at line $first_ack"
     # (With Nagle, 17 of them are: the first message's, ACKed at once.)
-    ((pieces >= 24)) || cat "$WIRE_LOG"
-    ((pieces >= 24))
+    ((pieces >= 24)) || { cat "$WIRE_LOG"; false; }
     [[ -n $second && -n $first_ack ]]
     ((second < first_ack))
 }
