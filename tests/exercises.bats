@@ -31,6 +31,10 @@ starter_fails() {
         make_check "$(number "$chapter")"
     [[ $status -ne 0 && $output == *"  FAIL  "* ]] || fails "the starter passed"
     [[ $output != *"BUILD FAILED"* && $output != *"warning"* ]] || fails "the starter did not build cleanly"
+    # Nothing of the learner's build is left running, however its claims ended.
+    local left
+    left=$(running_from "$SOCKLAB_CHECK_BIN/$chapter")
+    [[ -z $left ]] || fails "left running: $left"
     for file in $(exercise_files "$chapter"); do
         [[ $output == *"new: $SOCKLAB_WORK/$chapter/$file, the starter"* ]] || fails "no new $file"
         # The starter is the lesson file with bodies replaced, not a copy of it.

@@ -10,6 +10,7 @@
 #   each_at_once N FUNCTION ITEM...            FUNCTION ITEM for each ITEM, N at once
 #   fails MESSAGE                 says why an item failed, and fails it
 #   sweep_all                     true with EXERCISES_ALL=1 (see below)
+#   running_from PROGRAM          the pids of processes running PROGRAM
 #
 # `make test` proves the checker on a sample: every starter, one chapter's
 # reference through all its claims, the others' through their first three,
@@ -25,6 +26,15 @@ ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 setup() {
     export SOCKLAB_WORK=$BATS_TEST_TMPDIR/work SOCKLAB_CHECK_BIN=$BATS_TEST_TMPDIR/bin
     unset SOCKLAB_CHECK_ONLY CHAPTER
+}
+
+# running_from PROGRAM: the pids of the processes running PROGRAM, if any.
+running_from() {
+    local exe
+    for exe in /proc/[0-9]*/exe; do
+        [[ $(readlink "$exe" 2>/dev/null) == "$1"?(" (deleted)") ]] && { exe=${exe#/proc/}; echo "${exe%/exe}"; }
+    done
+    return 0
 }
 
 sweep_all() {
