@@ -22,6 +22,8 @@
 # the ready line, every client under timeout, every process reaped.
 
 bats_require_minimum_version 1.5.0
+# shellcheck source=bats-tracing.bash
+source "$(dirname "${BASH_SOURCE[0]}")/bats-tracing.bash"
 
 ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 # SOCKLAB_BIN: the same tests against another build of the chapter (`make check`

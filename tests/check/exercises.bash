@@ -22,6 +22,8 @@
 # shellcheck disable=SC2154,SC2317  # output comes from bats's run; fails is called by name
 
 ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+# shellcheck source=../bats-tracing.bash
+source "$ROOT/tests/bats-tracing.bash"
 
 setup() {
     export SOCKLAB_WORK=$BATS_TEST_TMPDIR/work SOCKLAB_CHECK_BIN=$BATS_TEST_TMPDIR/bin
