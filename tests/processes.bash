@@ -7,6 +7,7 @@
 #   process_table               "pid state ppid pgid" for every process
 #   descendants PID             every process below PID
 #   end_tree PID                PID and every process below it get SIGTERM
+#   running_from PROGRAM        the pids of the processes running PROGRAM
 
 # nap SECONDS: `read` with a timeout on a pipe that never has data. The
 # polling loops run thousands of times a suite, and a `sleep` (and a `grep`)
@@ -74,6 +75,25 @@ end_tree() {
     for pid in $(descendants "$1") "$1"; do
         kill -CONT "$pid" 2>/dev/null
         kill -TERM "$pid" 2>/dev/null
+    done
+    return 0
+}
+
+# running_from PROGRAM: the pids of the processes running the file PROGRAM
+# (a full path), if any: the file itself (-ef: the same inode), or the one
+# that was there when they started, since linked again (" (deleted)" in
+# /proc/PID/exe), which they started as PROGRAM. Read by bash alone: a
+# readlink per process would be hundreds of processes per call.
+running_from() {
+    local exe arg0 pid
+    for exe in /proc/[0-9]*/exe; do
+        pid=${exe#/proc/}
+        pid=${pid%/exe}
+        if [[ $exe -ef $1 ]]; then
+            echo "$pid"
+        elif { IFS= read -r -d '' arg0 <"/proc/$pid/cmdline"; } 2>/dev/null && [[ $arg0 == "$1" ]]; then
+            echo "$pid"
+        fi
     done
     return 0
 }

@@ -13,7 +13,7 @@
 #   running_from PROGRAM          the pids of processes running PROGRAM
 #
 # `make test` proves the checker on a sample: every starter, one chapter's
-# reference through all its claims, the others' through their first three,
+# reference through all its claims, the others' through their first,
 # one mutant per chapter. EXERCISES_ALL=1 (a step of .ci/run of its own)
 # runs every claim of every reference and every mutant. The claims
 # themselves run in make test either way, in the chapters' own bats files.
@@ -30,14 +30,10 @@ setup() {
     unset SOCKLAB_CHECK_ONLY CHAPTER
 }
 
-# running_from PROGRAM: the pids of the processes running PROGRAM, if any.
-running_from() {
-    local exe
-    for exe in /proc/[0-9]*/exe; do
-        [[ $(readlink "$exe" 2>/dev/null) == "$1"?(" (deleted)") ]] && { exe=${exe#/proc/}; echo "${exe%/exe}"; }
-    done
-    return 0
-}
+# running_from (the pids of the processes running a program) and the other
+# process helpers.
+# shellcheck source=../processes.bash
+source "$ROOT/tests/processes.bash"
 
 sweep_all() {
     [[ ${EXERCISES_ALL:-} == 1 ]]
@@ -101,13 +97,6 @@ each_at_once() {
         cat "$BATS_TEST_TMPDIR/$i.out"
     done
     ((failed == 0 && ${#items[@]} > 0))
-}
-
-# fails MESSAGE: says why an item failed, and fails it.
-fails() {
-    echo "$*"
-    echo "$output"
-    return 1
 }
 
 # fails MESSAGE: says why an item failed, and fails it.
