@@ -117,19 +117,27 @@ is_server_command() {
     [[ $1 =~ ^bin/[0-9][0-9]-[a-z0-9-]+\ server($|\ ) && $1 != *[\|\;\&\<\>]* ]]
 }
 
-# stop_server: the reader's Ctrl-C; then the server's shown output is checked
-# against the start of what it printed.
+# stop_server: the reader's Ctrl-C, once the server's terminal shows what the
+# lesson shows (a reader looks before pressing it; a server on a busy machine
+# may still be narrating a client that has already exited: 10 s at most);
+# then the server's shown output is checked against the start of what it
+# printed.
 stop_server() {
     [[ -z $server_pid ]] && return
-    is_our_child "$server_pid" && kill -TERM "$server_pid" 2>/dev/null
+    printf '%s\n' "${server_expected[@]}" "…" >"$work/expected"
     local i
+    for ((i = 0; i < 500; i++)); do
+        output_matches "$work/expected" "$server_log" && break
+        is_our_child "$server_pid" running || break
+        nap 0.02
+    done
+    is_our_child "$server_pid" && kill -TERM "$server_pid" 2>/dev/null
     for ((i = 0; i < 250; i++)); do
         is_our_child "$server_pid" running || break
         nap 0.02
     done
     is_our_child "$server_pid" && kill -KILL "$server_pid" 2>/dev/null
     wait "$server_pid" 2>/dev/null
-    printf '%s\n' "${server_expected[@]}" "…" >"$work/expected"
     check_output "$server_command (the server's terminal)" "$work/expected" "$server_log"
     server_pid=
 }
