@@ -164,14 +164,20 @@ start_client() {
     start_background "$name" timeout 20 "$BIN" client --port "$PORT" "$@"
 }
 
-# client_status PID: waits (10 s at most) for a background client, then sets
-# STATUS to its exit status. Not under `run`: a subshell can't wait for it.
+# client_status PID: waits (CLIENT_TIMEOUT s at most: make check's is short)
+# for a background client, then sets STATUS to its exit status; a client
+# still running then is stopped, and says so. Not under `run`: a subshell
+# can't wait for it.
 client_status() {
-    local i
-    for ((i = 0; i < 500; i++)); do
+    local i seconds=${CLIENT_TIMEOUT%%.*}
+    for ((i = 0; i < ${seconds:-1} * 50; i++)); do
         is_running "$1" || break
         nap 0.02
     done
+    if is_running "$1"; then
+        echo "the client was still running after $CLIENT_TIMEOUT s: stopped"
+        kill -TERM "$1" 2>/dev/null
+    fi
     STATUS=0
     wait "$1" || STATUS=$?
 }
@@ -302,7 +308,9 @@ has_line() {
     wait_for_line "$SERVER_LOG" 'staying silent' 5
     kill -STOP "$SERVER_PID"
     local line i
-    for ((i = 0; i < 100; i++)); do
+    # The timer is set once the request is acknowledged, before the server
+    # says 'staying silent': 2 s is only a bound.
+    for ((i = 0; i < 40; i++)); do
         line=$(PATH=$PATH:/sbin:/usr/sbin ss -tno state established "( dport = :$PORT )")
         [[ $line == *"timer:(keepalive"* ]] && break
         nap 0.05
@@ -531,7 +539,9 @@ load check/claims
     start_client probing --keepalive 1,1,2
     wait_for_line "$SERVER_LOG" 'staying silent' 5
     local line timer i
-    for ((i = 0; i < 100; i++)); do
+    # The timer is set once the request is acknowledged, before the server
+    # says 'staying silent': 2 s is only a bound.
+    for ((i = 0; i < 40; i++)); do
         line=$(PATH=$PATH:/sbin:/usr/sbin ss -tno state established "( dport = :$PORT )")
         [[ $line == *"timer:(keepalive"* ]] && break
         nap 0.05
