@@ -144,10 +144,11 @@ reach_other_address() {
     ip link set lo up
     ip addr add 192.0.2.1/32 dev lo
     : >"$BATS_TEST_TMPDIR/ns-server.log"
-    "$BIN" server --bind "$1" --port 0 --once --quiet >"$BATS_TEST_TMPDIR/ns-server.log" 2>&1 </dev/null &
+    "$BIN" server --bind "$1" --port 0 --once --quiet >"$BATS_TEST_TMPDIR/ns-server.log" 2>&1 </dev/null 3>&- &
     local server=$!
+    # (Not left running on failure: in the namespace, teardown can't see it.)
     wait_for_line "$BATS_TEST_TMPDIR/ns-server.log" '^listening on ' 10 "$server" ||
-        { echo "no ready line:"; cat "$BATS_TEST_TMPDIR/ns-server.log"; return 1; }
+        { echo "no ready line:"; cat "$BATS_TEST_TMPDIR/ns-server.log"; kill "$server"; return 1; }
     local port
     port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$BATS_TEST_TMPDIR/ns-server.log")
     if ! timeout 5 "$BIN" client --host 192.0.2.1 --port "$port" --quiet --message reached 2>&1; then
