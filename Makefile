@@ -121,11 +121,17 @@ demo: all
 # run of the chapter's demo (of the scene LADDER_DEMO_NN-topic names), the
 # wire tap's segments among the calls; the SVG says which command drew it,
 # and tests/wire.bats runs that command again to check the picture still
-# matches the program. Chapter 6's is not drawn: what one select() returns
-# (1 or 2 ready) is timing, so one run's calls are not the next one's; and
-# chapter 7's demo teaches a cost, not a sequence.
-LADDER_CHAPTERS := 01-blocking 02-fixed-length 03-byte-order 04-shutdown 05-dead-peers
+# matches the program. A scene is drawn only if every run of it makes the
+# same calls: chapter 6's clients each leave only once the server has closed
+# them, so its select() never finds two ready and it has said its last word
+# before it is stopped. Chapter 7's demo teaches a cost, not a sequence: its
+# picture is the edge scene, whose server starts only once all the client's
+# bytes wait in its socket, so they make one edge on every run.
+LADDER_CHAPTERS := 01-blocking 02-fixed-length 03-byte-order 04-shutdown 05-dead-peers \
+                   06-select 07-poll-epoll
 LADDER_DEMO_05-dead-peers := crash
+LADDER_DEMO_06-select := two-clients
+LADDER_DEMO_07-poll-epoll := edge
 define draw_ladder
 command='bin/$(1) demo $(strip $(LADDER_DEMO_$(1)) --wire)'; \
 $$command --ladder=chapters/$(1)/ladder.svg >/dev/null 2>&1 || { echo "$$command failed"; exit 1; }; \

@@ -309,6 +309,7 @@ POSITIONAL_ROWS=(
     "03-byte-order|client|1 2x 3"
     "04-shutdown|demo|no-such-scenario"
     "06-select|demo|no-such-scene"
+    "07-poll-epoll|demo|no-such-scene"
 )
 
 @test "bad input: wrong positional arguments (numbers that aren't, scenarios that don't exist)" {

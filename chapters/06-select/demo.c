@@ -3,7 +3,11 @@
  *
  * Harness, not lesson: it runs serve_with_select() from server.c in a child
  * process, and forks clients against it, ordered with pipes so that the
- * narration shows client B served while client A is still connected.
+ * narration shows client B served while client A is still connected. Each
+ * client leaves by half-closing and waiting for the server's close, so that
+ * only one thing is ever ready for the server at a time and it has said its
+ * last word before it is stopped: every run of the first scene makes the
+ * same calls, which the lesson's picture (ladder.svg) relies on.
  *
  * Usage: 06-select demo
  * See also: server.c, client.c, stream.c, README.md ("One thread, many clients").
@@ -87,6 +91,37 @@ static void demo_echo(int fd, const char *line)
     sl_narrate("recv(fd %d) -> %zu bytes: %.*s", fd, length, (int)length - 1, buffer);
 }
 
+/* Half-closes, then reads until the server closes too (5 s at most): the
+ * server's FIN leaves only after it has narrated that close, so once this
+ * returns the server has said all it will say about this client. That is
+ * what lets the next step (A's last line, the server's SIGTERM) come after
+ * it on every run, never in the same select() or before its narration. */
+static void leave(int fd)
+{
+    if (shutdown(fd, SHUT_WR) == -1)
+        sl_fail_errno("shutdown");
+    sl_narrate("shutdown(fd %d, SHUT_WR) -> 0: no more from us", fd);
+    char byte;
+    for (;;) {
+        fd_set readable;
+        FD_ZERO(&readable);
+        FD_SET(fd, &readable);
+        struct timeval timeout = { 5, 0 };
+        if (select(fd + 1, &readable, NULL, NULL, &timeout) != 1)
+            sl_fail("select: the server did not close within 5 s");
+        ssize_t n = recv(fd, &byte, 1, 0);
+        if (n == 0)
+            break;
+        if (n == -1 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+            sl_fail_errno("recv");
+        if (n == 1)
+            sl_fail("recv: a byte from the server after its echo");
+    }
+    sl_narrate("recv(fd %d) -> 0: the server closed the connection", fd);
+    close(fd);
+    sl_narrate("close(fd %d)", fd);
+}
+
 /* Client A: served, and stays connected until B has come and gone. */
 static _Noreturn void client_a(int port, int a_served, int b_done)
 {
@@ -100,7 +135,7 @@ static _Noreturn void client_a(int port, int a_served, int b_done)
     if (read(b_done, &byte, 1) != 1)
         sl_fail("B never finished");
     demo_echo(fd, "bye from A\n");
-    close(fd);
+    leave(fd);
     exit(SL_EXIT_OK);
 }
 
@@ -114,7 +149,7 @@ static _Noreturn void client_b(int port, int a_served, int b_done)
     int fd = connect_nonblocking("127.0.0.1", port, 5);
     demo_echo(fd, "hello from B\n");
     sl_narrate("served while A is still connected: one thread, two clients");
-    close(fd);
+    leave(fd);
     if (write(b_done, &byte, 1) != 1)
         sl_fail_errno("write pipe");
     exit(SL_EXIT_OK);

@@ -1,12 +1,16 @@
 /* demo.c: chapter 7's demo: 10,000 connections held by one thread, then what
- * idle connections cost each way of waiting.
+ * idle connections cost each way of waiting; then edge-triggered epoll, one
+ * recv() per event against recv() until a short read.
  *
  * Harness, not lesson: it raises the descriptor limit, runs a server (each
  * loop in turn) in a child process, and plays the crowd client from
  * crowd.c against it in this one, reading the server's CPU time around the
- * round trips from /proc (Linux; elsewhere it times the round trips).
+ * round trips from /proc (Linux; elsewhere it times the round trips). The
+ * edge scenes fork a client that sends 40,000 bytes, and start the server
+ * only once its kernel holds every one of them: a single edge, the same on
+ * every run, which the lesson's picture (ladder.svg) relies on.
  *
- * Usage: 07-poll-epoll demo [--connections N]
+ * Usage: 07-poll-epoll demo [crowd | edge] [--connections N]
  * See also: crowd.c, poll_loop.c, epoll_loop.c, README.md.
  */
 #include "poll_epoll.h"
@@ -15,11 +19,19 @@
 #include "narrate.h"
 #include "proc.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/select.h>
+#include <sys/socket.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#endif
 
 static struct server_settings demo_server = { "127.0.0.1", 0, 4096, 0, 0, 64 * 1024, 0 };
 static int demo_quiet;
@@ -121,9 +133,8 @@ static void hold_the_crowd(int limit, int wanted)
     sl_reap(server, "server");
 }
 
-int run_loops_demo(int quiet, int connections)
+static void demo_crowd(int connections)
 {
-    demo_quiet = quiet;
     sl_scene("The descriptor limit");
     sl_set_role("demo");
     int limit = raise_descriptor_limit();
@@ -151,5 +162,247 @@ int run_loops_demo(int quiet, int connections)
         }
         sl_narrate("%16d %12s %12s %12s", levels[level], cells[0], cells[1], cells[2]);
     }
+}
+
+
+/* ---- edge-triggered epoll, as a picture ------------------------------------ */
+
+#ifdef __linux__
+/* Two of chapter 6's helpings (16K a recv) and a rest: read once per event,
+ * 23616 of them stay in the server's socket. */
+#define EDGE_BYTES 40000
+
+static void tell(int fd, char event)
+{
+    if (write(fd, &event, 1) != 1)
+        sl_fail_errno("write to the demo");
+}
+
+static void await_event(int fd, char event, const char *who)
+{
+    char got = 0;
+    while (got != event) {
+        if (read(fd, &got, 1) != 1)
+            sl_fail("%s stopped before the demo could go on", who);
+    }
+}
+
+/* Waits (5 s at most) until PID sleeps in epoll_wait (state S in
+ * /proc/PID/stat, and a wait channel naming epoll where the kernel gives
+ * one). A stalled server has nothing left to do but that: once it sleeps
+ * there, every line of its turn is out, and a SIGTERM cuts none of them. */
+static void wait_until_in_epoll_wait(pid_t pid)
+{
+    char path[64], text[256];
+    for (double until = sl_now() + 5; sl_now() < until; sl_sleep(0.002)) {
+        snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+        FILE *f = fopen(path, "r");
+        size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+        if (f)
+            fclose(f);
+        text[n] = '\0';
+        const char *state = strrchr(text, ')');
+        if (state == NULL || strncmp(state, ") S", 3) != 0)
+            continue;
+        snprintf(path, sizeof path, "/proc/%ld/wchan", (long)pid);
+        f = fopen(path, "r");
+        n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+        if (f)
+            fclose(f);
+        text[n] = '\0';
+        if (n == 0 || strcmp(text, "0") == 0 || strstr(text, "epoll") != NULL)
+            return;
+    }
+}
+
+/* Until FD has no byte the peer's kernel has not acknowledged: then all of
+ * them wait in the server's socket, whenever the server looks. */
+static void wait_until_acknowledged(int fd)
+{
+    int unacked = -1;
+    for (double until = sl_now() + 5; sl_now() < until; sl_sleep(0.001)) {
+        if (ioctl(fd, SIOCOUTQ, &unacked) == -1)
+            sl_fail_errno("ioctl SIOCOUTQ");
+        if (unacked == 0)
+            break;
+    }
+    if (unacked != 0)
+        sl_fail("ioctl(SIOCOUTQ): %d bytes still unacknowledged after 5 s", unacked);
+    sl_narrate("ioctl(fd %d, SIOCOUTQ) -> 0 unacknowledged: all in the server's kernel", fd);
+}
+
+/* Reads the echo into BACK until all EDGE_BYTES are there, or none came for
+ * half a second: how many came. */
+static int read_echo(int fd, char *back)
+{
+    int got = 0;
+    while (got < EDGE_BYTES) {
+        fd_set readable;
+        FD_ZERO(&readable);
+        FD_SET(fd, &readable);
+        struct timeval timeout = { 0, 500000 };
+        int ready = select(fd + 1, &readable, NULL, NULL, &timeout);
+        if (ready == -1 && errno == EINTR)
+            continue;
+        if (ready == -1)
+            sl_fail_errno("select");
+        if (ready == 0) {
+            sl_narrate("select(fd %d readable, timeout 0.5 s) -> 0: %d of %d bytes back", fd,
+                       got, EDGE_BYTES);
+            break;
+        }
+        ssize_t n = recv(fd, back + got, (size_t)(EDGE_BYTES - got), 0);
+        if (n <= 0)
+            sl_fail("recv: the echo ended after %d of %d bytes", got, EDGE_BYTES);
+        got += (int)n;
+        sl_narrate("recv(fd %d) -> %zd bytes (%d of %d back)", fd, n, got, EDGE_BYTES);
+    }
+    return got;
+}
+
+/* --edge-bug: the rest never comes back. The demo stops the server, and its
+ * kernel closes a socket it had not read to the end: that is a reset. */
+static int await_reset(int fd, int events, int got)
+{
+    tell(events, 's');
+    fd_set readable;
+    FD_ZERO(&readable);
+    FD_SET(fd, &readable);
+    struct timeval timeout = { 5, 0 };
+    char byte;
+    if (select(fd + 1, &readable, NULL, NULL, &timeout) != 1)
+        sl_fail("select: no reset from the stopped server within 5 s");
+    if (recv(fd, &byte, 1, 0) != -1 || errno != ECONNRESET)
+        sl_fail("recv: the stopped server's kernel did not reset the connection");
+    sl_narrate("recv(fd %d) -> -1 %s: the server is gone, and with it the %d bytes it "
+               "never read", fd, sl_errno(errno), EDGE_BYTES - got);
+    close(fd);
+    sl_narrate("close(fd %d)", fd);
+    return got < EDGE_BYTES;
+}
+
+/* --edge: all of it came back. Half-closes, and waits for the server's close:
+ * its FIN leaves only after it has said so, so that the demo stops a server
+ * with nothing left to say. */
+static int leave(int fd, int got)
+{
+    if (shutdown(fd, SHUT_WR) == -1)
+        sl_fail_errno("shutdown");
+    sl_narrate("shutdown(fd %d, SHUT_WR) -> 0: no more from us", fd);
+    char byte;
+    ssize_t n;
+    while ((n = recv(fd, &byte, 1, 0)) == -1 && errno == EINTR)
+        continue;
+    if (n != 0)
+        sl_fail("recv: no close from the server, after the whole echo");
+    sl_narrate("recv(fd %d) -> 0: the server closed the connection", fd);
+    close(fd);
+    sl_narrate("close(fd %d)", fd);
+    return got == EDGE_BYTES;
+}
+
+/* The scenes' client: 40,000 bytes in one send(), then the echo. Its exit
+ * status is 0 when the scene showed what it is there to show. */
+static _Noreturn void edge_client(int port, int events, enum epoll_mode mode)
+{
+    static char sent[EDGE_BYTES], back[EDGE_BYTES];
+    sl_set_role("client");
+    for (int i = 0; i < EDGE_BYTES; i++)
+        sent[i] = (char)('a' + i % 26);
+    int fd = connect_nonblocking("127.0.0.1", port, 5);
+    /* Blocking from here: one send() takes all of it, on every run, and a
+     * recv() waits (5 s at most) for what select() has not promised. */
+    struct timeval limit = { 5, 0 };
+    int flags = fcntl(fd, F_GETFL);
+    if (flags == -1 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == -1 ||
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) == -1)
+        sl_fail_errno("fcntl, setsockopt SO_RCVTIMEO");
+    ssize_t n = send(fd, sent, sizeof sent, 0);
+    if (n != (ssize_t)sizeof sent)
+        sl_fail_errno("send");
+    sl_narrate("send(fd %d, %d bytes) -> %zd", fd, EDGE_BYTES, n);
+    wait_until_acknowledged(fd);
+    tell(events, 'w');
+    int got = read_echo(fd, back);
+    if (memcmp(sent, back, (size_t)got) != 0)
+        sl_fail("the echo differs from what was sent");
+    int shown = mode == EDGE_BUG ? await_reset(fd, events, got) : leave(fd, got);
+    exit(shown ? SL_EXIT_OK : SL_EXIT_RUNTIME);
+}
+
+/* A server looping with epoll (MODE) on LISTENER, in a child process. */
+static pid_t start_edge_server(int listener, int events, enum epoll_mode mode)
+{
+    pid_t pid = sl_fork();
+    if (pid == 0) {
+        close(events);
+        signal(SIGTERM, exit_quietly);
+        sl_set_role("server");
+        /* One client: a table for descriptors below FD_SETSIZE is plenty. */
+        serve_with_epoll(listener, &demo_server, FD_SETSIZE, mode);
+        exit(SL_EXIT_OK);
+    }
+    return pid;
+}
+
+/* One edge scene. The server starts only once the client's kernel has had
+ * every byte acknowledged: they are all in the server's socket before it
+ * looks, so they make one edge however TCP cut them into segments. */
+static int demo_edge(enum epoll_mode mode)
+{
+    sl_scene(mode == EDGE_BUG ? "Edge-triggered, one recv() per event (--edge-bug)"
+                              : "Edge-triggered, recv() again until one comes up short (--edge)");
+    sl_set_role("server");
+    int listener = get_listener(demo_server.bind_address, 0, demo_server.backlog);
+    int port = local_port(listener), events[2];
+    sl_set_role("demo");
+    if (pipe(events) == -1)
+        sl_fail_errno("pipe");
+    pid_t client = sl_fork();
+    if (client == 0) {
+        close(listener);
+        close(events[0]);
+        edge_client(port, events[1], mode);
+    }
+    close(events[1]);
+    await_event(events[0], 'w', "the client");
+    pid_t server = start_edge_server(listener, events[0], mode);
+    close(listener);
+    if (mode == EDGE_BUG) {
+        await_event(events[0], 's', "the client");
+        wait_until_in_epoll_wait(server);
+        kill(server, SIGTERM);
+        sl_reap(server, "server");
+    }
+    int status = sl_reap(client, "client");
+    if (mode != EDGE_BUG) {
+        kill(server, SIGTERM);
+        sl_reap(server, "server");
+    }
+    close(events[0]);
+    return status == 0;
+}
+#endif
+
+int run_loops_demo(int quiet, int connections, const char *scene)
+{
+    demo_quiet = quiet;
+    int crowd = scene == NULL || strcmp(scene, "crowd") == 0;
+    int edge = scene == NULL || strcmp(scene, "edge") == 0;
+    if (!crowd && !edge)
+        sl_usage_error("unknown scene '%s' (one of: crowd, edge)", scene);
+    if (crowd)
+        demo_crowd(connections);
+    if (!edge)
+        return SL_EXIT_OK;
+#ifdef __linux__
+    int ok = demo_edge(EDGE_BUG);
+    ok &= demo_edge(EDGE_TRIGGERED);
+    return ok ? SL_EXIT_OK : SL_EXIT_RUNTIME;
+#else
+    sl_scene("Edge-triggered epoll");
+    sl_set_role("demo");
+    sl_narrate("epoll is Linux's (kqueue is its counterpart here, not built): nothing to show");
     return SL_EXIT_OK;
+#endif
 }

@@ -79,7 +79,7 @@ static const struct sl_option options[] = {
 static const struct sl_role roles[] = {
     { "server", NULL, 0, "chapter 6's server, waiting with poll() or epoll" },
     { "client", NULL, 0, "chapter 6's client, or idle crowds (--connections)" },
-    { "demo", NULL, 0, "10,000 connections, one thread; what idle ones cost" },
+    { "demo", "[SCENE]", 1, "crowd (10,000 connections), edge (EPOLLET), or both" },
     WIRE_ROLE,
     { NULL, NULL, 0, NULL }
 };
@@ -161,5 +161,6 @@ int main(int argc, char **argv)
         sl_set_width(80);   /* a projector's width, unless asked otherwise */
     if (!option_given(options, argc, argv, "--connections"))
         opt.connections = 10000;
-    return run_loops_demo(option_given(options, argc, argv, "--quiet"), opt.connections);
+    return run_loops_demo(option_given(options, argc, argv, "--quiet"), opt.connections,
+                          args.argc > 0 ? args.argv[0] : NULL);
 }

@@ -56,7 +56,7 @@ int *open_idle_connections(const char *host, int port, int count);
 /* The round trips alone, on a connected non-blocking FD: seconds they took. */
 double measure_round_trips(int fd, int rounds, int size, double timeout);
 
-/* demo.c */
-int run_loops_demo(int quiet, int connections);
+/* demo.c: SCENE "crowd", "edge", or NULL: both. */
+int run_loops_demo(int quiet, int connections, const char *scene);
 
 #endif
