@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,4 +65,20 @@ void sl_sleep(double seconds)
     left.tv_nsec = (long)((seconds - (double)left.tv_sec) * 1e9);
     while (nanosleep(&left, &left) == -1 && errno == EINTR)
         continue;
+}
+
+int sl_wait_readable(int fd, double seconds)
+{
+    for (double until = sl_now() + seconds;;) {
+        double left = until - sl_now();
+        if (left < 0)
+            left = 0;
+        fd_set readable;
+        FD_ZERO(&readable);
+        FD_SET(fd, &readable);
+        struct timeval timeout = { (time_t)left, (suseconds_t)((left - (double)(time_t)left) * 1e6) };
+        int ready = select(fd + 1, &readable, NULL, NULL, &timeout);
+        if (ready != -1 || errno != EINTR)
+            return ready;
+    }
 }

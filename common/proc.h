@@ -1,8 +1,9 @@
 /* proc.h: processes and the clock, for demos and timing.
  *
  * One job: the process plumbing a demo needs around a lesson (fork with
- * flushed buffers, reaping a child and saying how it ended) and a clock that
- * never jumps, for reporting how long something took.
+ * flushed buffers, reaping a child and saying how it ended, waiting for a
+ * socket of its own) and a clock that never jumps, for reporting how long
+ * something took.
  *
  * Usage: pid_t pid = sl_fork(); if (pid == 0) { ...; exit(0); }
  *        int status = sl_reap(pid, "client");   // its exit status, or 128+signal
@@ -30,5 +31,10 @@ double sl_now(void);
 
 /* Sleeps SECONDS (fractions allowed), resuming after signals. */
 void sl_sleep(double seconds);
+
+/* A demo's wait for its own socket FD (below FD_SETSIZE): select() until it
+ * is readable or SECONDS have passed, resuming after signals. 1 readable, 0
+ * not in time, -1 with errno set. */
+int sl_wait_readable(int fd, double seconds);
 
 #endif

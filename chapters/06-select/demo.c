@@ -73,11 +73,7 @@ static void demo_echo(int fd, const char *line)
     char buffer[256];
     size_t received = 0;
     while (received < length) {
-        fd_set readable;
-        FD_ZERO(&readable);
-        FD_SET(fd, &readable);
-        struct timeval timeout = { 5, 0 };
-        if (select(fd + 1, &readable, NULL, NULL, &timeout) != 1)
+        if (sl_wait_readable(fd, 5) != 1)
             sl_fail("select: no echo within 5 s");
         ssize_t n = recv(fd, buffer + received, length - received, 0);
         if (n == -1 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
@@ -103,11 +99,7 @@ static void leave(int fd)
     sl_narrate("shutdown(fd %d, SHUT_WR) -> 0: no more from us", fd);
     char byte;
     for (;;) {
-        fd_set readable;
-        FD_ZERO(&readable);
-        FD_SET(fd, &readable);
-        struct timeval timeout = { 5, 0 };
-        if (select(fd + 1, &readable, NULL, NULL, &timeout) != 1)
+        if (sl_wait_readable(fd, 5) != 1)
             sl_fail("select: the server did not close within 5 s");
         ssize_t n = recv(fd, &byte, 1, 0);
         if (n == 0)

@@ -237,13 +237,7 @@ static int read_echo(int fd, char *back)
 {
     int got = 0;
     while (got < EDGE_BYTES) {
-        fd_set readable;
-        FD_ZERO(&readable);
-        FD_SET(fd, &readable);
-        struct timeval timeout = { 0, 500000 };
-        int ready = select(fd + 1, &readable, NULL, NULL, &timeout);
-        if (ready == -1 && errno == EINTR)
-            continue;
+        int ready = sl_wait_readable(fd, 0.5);
         if (ready == -1)
             sl_fail_errno("select");
         if (ready == 0) {
@@ -265,12 +259,8 @@ static int read_echo(int fd, char *back)
 static int await_reset(int fd, int events, int got)
 {
     tell(events, 's');
-    fd_set readable;
-    FD_ZERO(&readable);
-    FD_SET(fd, &readable);
-    struct timeval timeout = { 5, 0 };
     char byte;
-    if (select(fd + 1, &readable, NULL, NULL, &timeout) != 1)
+    if (sl_wait_readable(fd, 5) != 1)
         sl_fail("select: no reset from the stopped server within 5 s");
     if (recv(fd, &byte, 1, 0) != -1 || errno != ECONNRESET)
         sl_fail("recv: the stopped server's kernel did not reset the connection");
