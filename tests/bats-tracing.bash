@@ -20,14 +20,16 @@ if declare -F bats_setup_tracing bats_capture_stack_trace bats_error_trap >/dev/
         trap - DEBUG
         # what the trap caught while it was being set is not the test's
         BATS_DEBUG_LAST_STACK_TRACE=() BATS_DEBUG_LASTLAST_STACK_TRACE=()
-        # `||`: a non-zero status inside a trap would end the shell (set -e)
-        # before bats's own handler ran; this way it runs, and sees the status.
-        trap 'trace_failing_command "$?" || bats_error_trap' ERR
+        trap 'trace_failing_command "$?"; bats_error_trap' ERR
     }
     # trace_failing_command STATUS: the stack of the first failing command,
-    # as bats's DEBUG trap would have caught it; returns STATUS.
+    # as bats's DEBUG trap would have caught it, and its STATUS where bats's
+    # handler looks for it (that handler reads $?, which is this function's:
+    # returning STATUS instead would be a failure inside the ERR trap, and
+    # bash, leaving a test stopped at its time limit, then crashed on it).
     trace_failing_command() {
         [[ -n ${BATS_DEBUG_LAST_STACK_TRACE_IS_VALID:-} ]] || bats_capture_stack_trace
-        return "$1"
+        [[ -n ${BATS_TEST_COMPLETED:-} ]] || BATS_ERROR_STATUS=${BATS_ERROR_STATUS:-$1}
+        return 0
     }
 fi
