@@ -25,8 +25,7 @@ if declare -F bats_setup_tracing bats_capture_stack_trace bats_error_trap >/dev/
     # trace_failing_command STATUS: the stack of the first failing command,
     # as bats's DEBUG trap would have caught it, and its STATUS where bats's
     # handler looks for it (that handler reads $?, which is this function's:
-    # returning STATUS instead would be a failure inside the ERR trap, and
-    # bash, leaving a test stopped at its time limit, then crashed on it).
+    # returning STATUS instead would be one more failure, inside the trap).
     trace_failing_command() {
         [[ -n ${BATS_DEBUG_LAST_STACK_TRACE_IS_VALID:-} ]] || bats_capture_stack_trace
         [[ -n ${BATS_TEST_COMPLETED:-} ]] || BATS_ERROR_STATUS=${BATS_ERROR_STATUS:-$1}
