@@ -89,7 +89,7 @@ load test_helper
 }
 
 @test "demo: B is connected before the server accepts it, and is served after A leaves" {
-    run timeout 20 "$BIN" demo
+    run timeout "$DEMO_TIMEOUT" "$BIN" demo
     [[ $status -eq 0 ]]
     [[ $(grep -c '^hello from [AB]$\|^bye from A$' <<<"$output") -eq 3 ]]
     local b_connected a_closed b_accepted

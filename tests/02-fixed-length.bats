@@ -216,7 +216,7 @@ count_lines() {
 }
 
 @test "demo: two messages in one recv(), one message in pieces, every reply printed whole" {
-    run --separate-stderr timeout 20 "$BIN" demo
+    run --separate-stderr timeout "$DEMO_TIMEOUT" "$BIN" demo
     [[ $status -eq 0 ]]
     [[ ${lines[0]} == 'listening on 127.0.0.1:'* ]]
     [[ ${lines[1]} == first && ${lines[2]} == second && ${lines[3]} == 'third, sent in pieces' ]]
@@ -375,10 +375,10 @@ seconds_since() {
 # ---- the demo: scenes, 80 columns, no --port ---------------------------------
 
 @test "demo: five scenes in order, each finished before the next; no line over 80 columns; --port refused" {
-    run -0 timeout 20 "$BIN" demo
+    run -0 timeout "$DEMO_TIMEOUT" "$BIN" demo
     awk 'length > 80 { print "over 80 columns: " $0; bad = 1 } END { exit bad }' <<<"$output"
     local log="$BATS_TEST_TMPDIR/demo.log"
-    (exec_with_std_fds_only timeout 20 "$BIN" demo) 2>"$log" >/dev/null
+    (exec_with_std_fds_only timeout "$DEMO_TIMEOUT" "$BIN" demo) 2>"$log" >/dev/null
     grep -n '^== ' "$log"
     [[ $(grep -c '^== ' "$log") -eq 5 ]]
     # scene N: the lines after the Nth heading, up to the next (each ends

@@ -245,7 +245,7 @@ raw_exchange() {
 }
 
 @test "demo: the same numbers as text and binary side by side, then the mistake" {
-    run -0 --separate-stderr timeout 20 "$BIN" demo
+    run -0 --separate-stderr timeout "$DEMO_TIMEOUT" "$BIN" demo
     [[ $output =~ request\ +25\ +36 ]]
     [[ $output =~ reply\ +14\ +9 ]]
     [[ $output =~ sum\ +1234567891127\ +1234567891127 ]]
@@ -390,14 +390,14 @@ elapsed_ms() {
 }
 
 @test "demo: each scene under its heading, its lines done before the next one starts, 80 columns" {
-    run -0 timeout 20 "$BIN" demo
+    run -0 timeout "$DEMO_TIMEOUT" "$BIN" demo
     local long
     long=$(awk 'length > 80' <<<"$output")
     [[ -z $long ]] || { echo "over 80 columns: $long"; false; }
     # the scenes, in order, the setup first
     run -0 grep -c '^== ' <<<"$output"
     [[ $output == 6 ]]
-    run -0 timeout 20 "$BIN" demo
+    run -0 timeout "$DEMO_TIMEOUT" "$BIN" demo
     [[ ${lines[0]} == "== setup: "* ]]
     # every exchange scene ends with its server's close(), before the next heading
     local scene="" line closes=0

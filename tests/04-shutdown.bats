@@ -278,7 +278,7 @@ start_server_limited() {
 }
 
 @test "fork: close() in one holder sends nothing; EOF only when the last one closes" {
-    run -0 timeout 10 "$BIN" demo fork
+    run -0 timeout "$DEMO_TIMEOUT" "$BIN" demo fork
     output=$(sed -n '/^== close() on a socket/,/^== shutdown(SHUT_WR)/p' <<<"$output")
     in_order '^\[parent\] fork\(\) -> child' \
         '^\[parent\] close\(fd [0-9]+\) -> 0' \
@@ -292,7 +292,7 @@ start_server_limited() {
 }
 
 @test "fork: shutdown(SHUT_WR) ends sending for every holder; the peer sees EOF at once" {
-    run -0 timeout 10 "$BIN" demo fork
+    run -0 timeout "$DEMO_TIMEOUT" "$BIN" demo fork
     output=$(sed -n '/^== shutdown(SHUT_WR) on a socket/,/^== shutdown(SHUT_RDWR)/p' <<<"$output")
     in_order '^\[parent\] fork\(\) -> child' \
         '^\[parent\] shutdown\(fd [0-9]+, SHUT_WR\) -> 0' \
@@ -304,7 +304,7 @@ start_server_limited() {
 }
 
 @test "fork: shutdown(SHUT_RDWR) ends reading too, even for the child blocked in recv()" {
-    run -0 timeout 10 "$BIN" demo fork
+    run -0 timeout "$DEMO_TIMEOUT" "$BIN" demo fork
     output=$(sed -n '/^== shutdown(SHUT_RDWR)/,$p' <<<"$output")
     in_order '^\[child\] recv\(fd [0-9]+\) \.\.\. \(blocks' \
         '^\[parent\] shutdown\(fd [0-9]+, SHUT_RDWR\) \.\.\.' \
@@ -314,14 +314,14 @@ start_server_limited() {
 }
 
 @test "demo: the recipe's two runs, then close() vs shutdown(), then the shared socket" {
-    run -0 timeout 20 "$BIN" demo
+    run -0 timeout "$DEMO_TIMEOUT" "$BIN" demo
     in_order '^== markers that match' '^reply: a1234a1234$' \
         '^== markers that don.t' '^reply: ERROR:no end!$' \
         '^== close\(\) right after sending' '^reply: \(none: the client never read it\)$' \
         '^== shutdown\(SHUT_WR\) instead' '^reply: a1234a1234$' \
         '^== close\(\) on a socket a forked child' '^== shutdown\(SHUT_WR\) on a socket' \
         '^== shutdown\(SHUT_RDWR\)'
-    run -0 timeout 10 "$BIN" demo close
+    run -0 timeout "$DEMO_TIMEOUT" "$BIN" demo close
     in_order '^== close\(\) right after' '\[client\] close\(fd [0-9]+\) -> 0: gone before the reply' \
         '^reply: \(none' '^== shutdown\(SHUT_WR\) instead' '^reply: a1234a1234$'
 }
@@ -420,7 +420,7 @@ start_server_limited() {
 }
 
 @test "fork: after shutdown(SHUT_RDWR) the peer's send draws a reset, and the next one fails" {
-    run -0 timeout 10 "$BIN" demo fork
+    run -0 timeout "$DEMO_TIMEOUT" "$BIN" demo fork
     output=$(sed -n '/^== shutdown(SHUT_RDWR)/,$p' <<<"$output")
     in_order '^\[parent\] shutdown\(fd [0-9]+, SHUT_RDWR\) -> 0' \
         '^\[peer\] recv\(fd [0-9]+\) -> 0: EOF' \
@@ -430,7 +430,7 @@ start_server_limited() {
 }
 
 @test "demo: each scene's setup under its own heading; no line over 80 columns" {
-    run -0 timeout 20 "$BIN" demo fork
+    run -0 timeout "$DEMO_TIMEOUT" "$BIN" demo fork
     [[ ${lines[0]} == '== close() on a socket a forked child also holds' ]]
     # Each scene (from its heading to the next): the peer's listener, the
     # parent's connect, the fork and the accept, in that order.
@@ -448,7 +448,7 @@ start_server_limited() {
     # The other scenes race (close() against the reply), and a failure's libc
     # text can be long ("ENOTCONN (Transport endpoint is not connected)"):
     # at a width of 80, as on an 80-column terminal, those lines wrap.
-    run -0 timeout 20 "$BIN" demo --width 80
+    run -0 timeout "$DEMO_TIMEOUT" "$BIN" demo --width 80
     for line in "${lines[@]}"; do
         ((${#line} <= 80)) || { echo "over 80 columns: $line"; return 1; }
     done

@@ -16,6 +16,7 @@
 #   nap SECONDS              a short pause inside a bounded polling loop (no process);
 #                            this is how a test waits for an event, never with sleep.
 #   client ARGS...           "$BIN" client --port $PORT ARGS under timeout ($CLIENT_TIMEOUT s)
+#                            (a demo runs under timeout $DEMO_TIMEOUT)
 #   teardown                 kills and reaps every process the test started.
 #
 # Rules these helpers enforce (COURSE.md): servers on --port 0, readiness read from
@@ -30,6 +31,8 @@ ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 # runs a chapter's claims on a learner's build: tests/check/).
 BIN=${SOCKLAB_BIN:-$ROOT/bin/$CHAPTER}
 CLIENT_TIMEOUT=${CLIENT_TIMEOUT:-10}
+# A whole demo, which takes well under a second here (make check: shorter).
+DEMO_TIMEOUT=${DEMO_TIMEOUT:-20}
 READY_TIMEOUT=${READY_TIMEOUT:-10}
 
 # Every pid started by a test, for teardown.
