@@ -173,7 +173,6 @@ check_valid() {
 }
 
 report_failures() {
-    eval "${BATS_DEBUG_TRAP:-}"
     echo "# $CASES cases" >&3
     if ((${#FAILURES[@]})); then
         printf '%s\n' "${FAILURES[@]}"
@@ -186,10 +185,6 @@ report_failures() {
 # then the cases counted and the failures reported together.
 for_every_program() {
     local program pids=() report
-    # bats' trap on every command would make these runs twice as slow;
-    # report_failures puts it back.
-    BATS_DEBUG_TRAP=$(trap -p DEBUG)
-    trap - DEBUG
     hold_refusing_port
     for program in $(programs); do
         (
@@ -325,10 +320,6 @@ POSITIONAL_ROWS=(
 
 @test "bad input: unresolvable names, for every server's --bind and every client's --host" {
     local program role
-    # bats' trap on every command would make these hundreds of runs twice as
-    # slow; report_failures puts it back.
-    BATS_DEBUG_TRAP=$(trap -p DEBUG)
-    trap - DEBUG
     hold_refusing_port
     for program in $(programs); do
         for role in $(roles "$program"); do
