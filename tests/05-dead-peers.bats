@@ -182,6 +182,20 @@ client_status() {
     wait "$1" || STATUS=$?
 }
 
+# client_connection_timer: what ss -o says of the connection to the server
+# on $PORT, once it shows a keepalive timer (2 s at most: the timer is set
+# once the request is acknowledged, before the server says 'staying
+# silent'), else its last word.
+client_connection_timer() {
+    local line i
+    for ((i = 0; i < 40; i++)); do
+        line=$(PATH=$PATH:/sbin:/usr/sbin ss -tno state established "( dport = :$PORT )")
+        [[ $line == *"timer:(keepalive"* ]] && break
+        nap 0.05
+    done
+    echo "$line"
+}
+
 # has_line FILE REGEX: FILE has a line matching the extended REGEX; shows FILE if not.
 has_line() {
     grep -Eq -- "$2" "$1" || { echo "no line matching '$2' in:"; cat "$1"; return 1; }
@@ -307,14 +321,8 @@ has_line() {
     start_client probing --keepalive 1,1,2
     wait_for_line "$SERVER_LOG" 'staying silent' 5
     kill -STOP "$SERVER_PID"
-    local line i
-    # The timer is set once the request is acknowledged, before the server
-    # says 'staying silent': 2 s is only a bound.
-    for ((i = 0; i < 40; i++)); do
-        line=$(PATH=$PATH:/sbin:/usr/sbin ss -tno state established "( dport = :$PORT )")
-        [[ $line == *"timer:(keepalive"* ]] && break
-        nap 0.05
-    done
+    local line
+    line=$(client_connection_timer)
     echo "$line"
     [[ $line == *"timer:(keepalive"* ]]
 }
@@ -538,14 +546,8 @@ load check/claims
     start_server --behave silent
     start_client probing --keepalive 1,1,2
     wait_for_line "$SERVER_LOG" 'staying silent' 5
-    local line timer i
-    # The timer is set once the request is acknowledged, before the server
-    # says 'staying silent': 2 s is only a bound.
-    for ((i = 0; i < 40; i++)); do
-        line=$(PATH=$PATH:/sbin:/usr/sbin ss -tno state established "( dport = :$PORT )")
-        [[ $line == *"timer:(keepalive"* ]] && break
-        nap 0.05
-    done
+    local line timer
+    line=$(client_connection_timer)
     timer=$(grep -o 'timer:(keepalive,[^,]*' <<<"$line")
     timer=${timer#timer:(keepalive,}
     [[ -n $timer ]] ||

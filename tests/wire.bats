@@ -481,9 +481,9 @@ time_of() {
 
 # ladder_sequence SVG: what a ladder picture claims, in a form two runs of
 # one program share: its calls in order for each role, with a role's run of
-# recv()s as one (how a stream is cut into reads is the kernel's timing),
-# whether its count is small or already # in the picture (4 digits and up)
-# (its count as #: the total so far, where it says one, still counts),
+# recv()s as one (how a stream is cut into reads is the kernel's timing), its
+# count as # (small, or already # in the picture from 4 digits up; the total
+# so far, where it says one, still counts),
 # then its segments as flags and length, sorted (which of two processes
 # holding one socket an end is named after, and which FIN comes first, are
 # timing too), pure ACKs left out (a delayed ACK may ride on data instead).
